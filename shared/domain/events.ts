@@ -1,0 +1,145 @@
+import { z } from "zod";
+
+export const EVENT_NAMES = [
+  "incoming_call",
+  "missed_call",
+  "call_completed",
+  "voicemail_received",
+  "sms_sent",
+  "sms_received",
+  "call_status_update",
+] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+export const EventNameSchema = z.enum(EVENT_NAMES);
+
+export const E164 = z.string().regex(/^\+[1-9]\d{1,14}$/, "must be E.164, e.g. +15551234567");
+const Id128 = z.string().min(1).max(128);
+export const EventIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, "1-128 chars of [A-Za-z0-9._:-]");
+
+const HttpsUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      return new URL(s).protocol === "https:";
+    } catch {
+      return false;
+    }
+  }, "must be an https URL");
+
+const Customer = z.strictObject({
+  name: z.string().max(500).optional(),
+  email: z.string().max(500).optional(),
+  company: z.string().max(500).optional(),
+  crm_id: z.string().max(500).optional(),
+});
+
+const Metadata = z
+  .record(z.string().min(1).max(128), z.string().max(500))
+  .refine((m) => Object.keys(m).length <= 20, "at most 20 keys");
+
+const common = {
+  virtual_number: E164,
+  timestamp: z.iso.datetime({ offset: true }),
+  event_id: EventIdSchema.optional(),
+  customer: Customer.optional(),
+  metadata: Metadata.optional(),
+};
+
+const CALL_STATUSES = [
+  "queued",
+  "ringing",
+  "answered",
+  "in_progress",
+  "completed",
+  "busy",
+  "no_answer",
+  "failed",
+  "canceled",
+] as const;
+
+const callBase = { call_id: Id128, caller_number: E164 };
+const duration = z.number().int().min(0).max(31_536_000).optional();
+const sms = z.string().min(1).max(1600);
+
+export const EventSchema = z.discriminatedUnion("event", [
+  z.strictObject({ event: z.literal("incoming_call"), ...common, ...callBase, call_status: z.literal("ringing") }),
+  z.strictObject({ event: z.literal("missed_call"), ...common, ...callBase, call_status: z.literal("missed") }),
+  z.strictObject({
+    event: z.literal("call_completed"),
+    ...common,
+    ...callBase,
+    call_status: z.literal("completed"),
+    duration_seconds: duration,
+  }),
+  z.strictObject({
+    event: z.literal("voicemail_received"),
+    ...common,
+    ...callBase,
+    voicemail_url: HttpsUrl,
+    duration_seconds: duration,
+  }),
+  z.strictObject({ event: z.literal("sms_sent"), ...common, message_id: Id128, recipient_number: E164, message_content: sms }),
+  z.strictObject({ event: z.literal("sms_received"), ...common, message_id: Id128, sender_number: E164, message_content: sms }),
+  z.strictObject({
+    event: z.literal("call_status_update"),
+    ...common,
+    ...callBase,
+    call_status: z.enum(CALL_STATUSES),
+  }),
+]);
+
+/** An event as the telephony backend posted it, validated. */
+export type TelephonyEvent = z.infer<typeof EventSchema>;
+/** The event as stored and delivered: everything but `event_id`. */
+export type EventPayload = Omit<TelephonyEvent, "event_id">;
+
+export const EventBatchSchema = z.strictObject({
+  events: z.array(z.unknown()).min(1, "1 to 100 events").max(100, "1 to 100 events"),
+});
+
+export const INCLUDE_GROUPS = ["customer", "metadata", "message_content"] as const;
+export type IncludeGroup = (typeof INCLUDE_GROUPS)[number];
+
+/**
+ * The body a customer's endpoint receives: the event minus `event_id`, minus the
+ * optional groups the webhook does not include. Key order follows the seed docs.
+ */
+export function deliveredBody(payload: EventPayload, include: readonly IncludeGroup[]): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...payload };
+  delete body.event_id;
+  for (const group of INCLUDE_GROUPS) {
+    if (!include.includes(group)) delete body[group];
+  }
+  return body;
+}
+
+/** A plausible sample of each event for the `test` action; values are obviously fake. */
+export function sampleEvent(name: EventName, virtualNumber: string, now: Date): EventPayload {
+  const timestamp = now.toISOString().replace(/\.\d{3}Z$/, "Z");
+  const base = {
+    virtual_number: virtualNumber,
+    timestamp,
+    customer: { name: "Test Customer", email: "test@example.com", company: "Example Inc.", crm_id: "crm_test" },
+    metadata: { test: "true" },
+  };
+  const call = { call_id: "test_call_0001", caller_number: "+15550000000" };
+  switch (name) {
+    case "incoming_call":
+      return { event: name, ...base, ...call, call_status: "ringing" };
+    case "missed_call":
+      return { event: name, ...base, ...call, call_status: "missed" };
+    case "call_completed":
+      return { event: name, ...base, ...call, call_status: "completed", duration_seconds: 42 };
+    case "voicemail_received":
+      return { event: name, ...base, ...call, voicemail_url: "https://limephone.io/voicemails/test", duration_seconds: 12 };
+    case "sms_sent":
+      return { event: name, ...base, message_id: "test_msg_0001", recipient_number: "+15550000000", message_content: "This is a test message." };
+    case "sms_received":
+      return { event: name, ...base, message_id: "test_msg_0001", sender_number: "+15550000000", message_content: "This is a test message." };
+    case "call_status_update":
+      return { event: name, ...base, ...call, call_status: "answered" };
+  }
+}

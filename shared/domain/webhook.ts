@@ -1,0 +1,125 @@
+import { z } from "zod";
+import { EventNameSchema, INCLUDE_GROUPS, type EventName, type IncludeGroup } from "./events.js";
+import type { WebhookSecret } from "./signing.js";
+
+export const MAX_WEBHOOKS_PER_NUMBER = 10;
+/** After a rotation the previous secret keeps signing for this long. */
+export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+export interface StoredSecret {
+  secret: WebhookSecret;
+  createdAt: string;
+  /** Absent on the newest secret; set when a rotation retires it. */
+  expiresAt?: string;
+}
+
+export interface Webhook {
+  id: string;
+  virtualNumber: string;
+  accountId: string;
+  url: string;
+  events: EventName[];
+  description: string | null;
+  enabled: boolean;
+  authToken: string | null;
+  include: IncludeGroup[];
+  /** Newest first. */
+  secrets: StoredSecret[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The secrets that sign right now, newest first. */
+export function liveSecrets(webhook: Pick<Webhook, "secrets">, now: Date): WebhookSecret[] {
+  return webhook.secrets.filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime()).map((s) => s.secret);
+}
+
+/** The secret list after a rotation: the new one first, the previous newest kept for the overlap, expired ones dropped. */
+export function rotateSecrets(secrets: readonly StoredSecret[], fresh: WebhookSecret, now: Date): StoredSecret[] {
+  const nowIso = now.toISOString();
+  const overlapEnd = new Date(now.getTime() + SECRET_OVERLAP_MS).toISOString();
+  const kept = secrets
+    .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime())
+    .map((s) => (s.expiresAt ? s : { ...s, expiresAt: overlapEnd }));
+  return [{ secret: fresh, createdAt: nowIso }, ...kept];
+}
+
+export interface WebhookView {
+  id: string;
+  virtual_number: string;
+  url: string;
+  events: EventName[];
+  description: string | null;
+  enabled: boolean;
+  has_auth_token: boolean;
+  include: IncludeGroup[];
+  created_at: string;
+  updated_at: string;
+}
+
+export function webhookView(w: Webhook): WebhookView {
+  return {
+    id: w.id,
+    virtual_number: w.virtualNumber,
+    url: w.url,
+    events: w.events,
+    description: w.description,
+    enabled: w.enabled,
+    has_auth_token: w.authToken !== null,
+    include: w.include,
+    created_at: w.createdAt,
+    updated_at: w.updatedAt,
+  };
+}
+
+/** Header values must not be able to smuggle a second header line. */
+const NoControlChars = /^[^\u0000-\u001f\u007f]*$/;
+
+/**
+ * The URL rule that needs no network: absolute, ≤ 2048 chars, no credentials, https
+ * (or http where private targets are allowed, i.e. the local runtime).
+ */
+export function urlSchema(allowHttp: boolean) {
+  return z
+    .string()
+    .max(2048, "at most 2048 characters")
+    .superRefine((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be an absolute URL" });
+        return;
+      }
+      const okProtocol = url.protocol === "https:" || (allowHttp && url.protocol === "http:");
+      if (!okProtocol) ctx.addIssue({ code: "custom", message: allowHttp ? "must be an http(s) URL" : "must be an https URL" });
+      if (url.username || url.password) ctx.addIssue({ code: "custom", message: "must not contain credentials" });
+      if (url.hash) ctx.addIssue({ code: "custom", message: "must not contain a fragment" });
+    });
+}
+
+const EventsList = z
+  .array(EventNameSchema)
+  .min(1, "at least one event")
+  .refine((list) => new Set(list).size === list.length, "events must not repeat");
+const IncludeList = z
+  .array(z.enum(INCLUDE_GROUPS))
+  .refine((list) => new Set(list).size === list.length, "groups must not repeat");
+
+export function webhookCreateSchema(allowHttp: boolean) {
+  return z.strictObject({
+    url: urlSchema(allowHttp),
+    events: EventsList,
+    description: z.string().max(256).nullable().optional(),
+    enabled: z.boolean().optional(),
+    auth_token: z.string().min(1).max(512).regex(NoControlChars, "must not contain control characters (CR/LF)").nullable().optional(),
+    include: IncludeList.optional(),
+  });
+}
+export function webhookPatchSchema(allowHttp: boolean) {
+  return webhookCreateSchema(allowHttp)
+    .partial()
+    .refine((o) => Object.keys(o).length > 0, "send at least one field to change");
+}
+export type WebhookCreateInput = z.infer<ReturnType<typeof webhookCreateSchema>>;
+export type WebhookPatchInput = z.infer<ReturnType<typeof webhookPatchSchema>>;

@@ -1,0 +1,115 @@
+import type { Attempt, Delivery, DeliveryMessage, DeliveryStatus } from "../domain/delivery.js";
+import type { EventName } from "../domain/events.js";
+import type { ApiKeyRecord } from "../domain/keys.js";
+import type { Webhook } from "../domain/webhook.js";
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface NumberRecord {
+  number: string;
+  accountId: string;
+  webhookCount: number;
+}
+
+export interface WebhookStore {
+  getNumber(number: string): Promise<NumberRecord | null>;
+  /** The number item and every webhook on it, one read. */
+  listWebhooks(number: string): Promise<{ number: NumberRecord | null; webhooks: Webhook[] }>;
+  getWebhook(number: string, webhookId: string): Promise<Webhook | null>;
+  /** Throws WebhookLimitError when the number already has `limit` webhooks, NotFoundError when the number is not the webhook's account's. */
+  createWebhook(webhook: Webhook, limit: number): Promise<void>;
+  /** Replaces the webhook; NotFoundError when it is gone. */
+  updateWebhook(webhook: Webhook): Promise<void>;
+  /** false when there was nothing to delete. */
+  deleteWebhook(number: string, webhookId: string): Promise<boolean>;
+  /** Assigns the number to an account (webhookCount reset); returns the previous record. */
+  putNumber(number: string, accountId: string): Promise<NumberRecord | null>;
+  deleteNumber(number: string): Promise<void>;
+}
+
+export interface KeyStore {
+  putKey(key: ApiKeyRecord): Promise<void>;
+  getKey(keyId: string): Promise<ApiKeyRecord | null>;
+  revokeKey(keyId: string, at: string): Promise<boolean>;
+  listKeys(): Promise<ApiKeyRecord[]>;
+}
+
+export interface IngestResult {
+  event_id: string;
+  deliveries: number;
+}
+
+export interface DeliveryPage {
+  items: Delivery[];
+  nextCursor: string | null;
+}
+
+export interface DeliveryLog {
+  /**
+   * Claims an event id for 24 h with its result (a conditional write). When the id was
+   * already claimed, answers the first result instead.
+   */
+  claimEvent(eventId: string, result: IngestResult, now: Date): Promise<{ claimed: true } | { claimed: false; first: IngestResult }>;
+  /** Gives a claim back when the ingest could not finish, so the sender's retry is not swallowed. */
+  releaseEvent(eventId: string): Promise<void>;
+  /**
+   * Records one attempt and the delivery's new state. Idempotent per (delivery, attempt):
+   * when that attempt is already recorded, nothing changes and `duplicate` is true.
+   */
+  recordAttempt(delivery: Delivery, attempt: Attempt): Promise<{ duplicate: boolean }>;
+  /** Writes the delivery's state without an attempt (canceled before any attempt, or pending for a redelivery). */
+  putDelivery(delivery: Delivery): Promise<void>;
+  /** Sets a new status when the current one is among `from`; false otherwise. */
+  transition(webhookId: string, deliveryId: string, from: readonly DeliveryStatus[], patch: Pick<Delivery, "status" | "nextAttemptAt">): Promise<boolean>;
+  getDelivery(webhookId: string, deliveryId: string): Promise<Delivery | null>;
+  listAttempts(webhookId: string, deliveryId: string): Promise<Attempt[]>;
+  listDeliveries(webhookId: string, query: { status?: DeliveryStatus; event?: EventName; limit: number; cursor?: string }): Promise<DeliveryPage>;
+  /** Deliveries still owed an attempt (pending or retrying). */
+  listOpenDeliveries(webhookId: string): Promise<Delivery[]>;
+}
+
+export interface DeliveryQueue {
+  /** Sends every message (batches of 10); throws if any could not be sent. */
+  send(messages: readonly DeliveryMessage[]): Promise<void>;
+}
+
+export interface RetryScheduler {
+  /** Idempotent per (delivery, attempt): scheduling the same attempt twice is harmless. */
+  schedule(message: DeliveryMessage, at: Date): Promise<void>;
+  /** Removes a pending schedule; a missing one is fine. */
+  cancel(deliveryId: string, attempt: number): Promise<void>;
+}
+
+export interface HttpRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type SendOutcome =
+  | { ok: true; status: number; headers: Record<string, string>; body: string; durationMs: number }
+  | {
+      ok: false;
+      status: number | null;
+      headers: Record<string, string> | null;
+      body: string | null;
+      durationMs: number;
+      error: { code: Attempt["error"] extends infer E ? (E extends { code: infer C } ? C : never) : never; message: string };
+    };
+
+export interface HttpSender {
+  send(request: HttpRequest): Promise<SendOutcome>;
+}
+
+/** Checks a webhook URL's host before it is stored (the send-time check is the sender's). */
+export interface TargetGuard {
+  /** Returns a reason when the URL's host is not an allowed target, null when it is. */
+  check(url: string): Promise<string | null>;
+}
+
+export interface SecretCipher {
+  encrypt(plaintext: string): Promise<string>;
+  decrypt(ciphertext: string): Promise<string>;
+}
