@@ -7,12 +7,14 @@ type Level = "debug" | "info" | "warn" | "error";
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
+/** Fields plus an optional `error`, which is reduced to its name, code and message. */
+export type LogInput = { [key: string]: string | number | boolean | null | undefined | unknown };
 
 export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields & { error?: unknown }): void;
+  debug(message: string, fields?: LogInput): void;
+  info(message: string, fields?: LogInput): void;
+  warn(message: string, fields?: LogInput): void;
+  error(message: string, fields?: LogInput): void;
   child(fields: LogFields): Logger;
 }
 
@@ -27,7 +29,7 @@ export function errorFields(error: unknown): LogFields {
 
 export function createLogger(base: LogFields = {}, write: (line: string) => void = (l) => process.stdout.write(l + "\n")): Logger {
   const min = ORDER[(process.env.LOG_LEVEL as Level) ?? "info"] ?? ORDER.info;
-  const log = (level: Level, message: string, fields?: LogFields & { error?: unknown }) => {
+  const log = (level: Level, message: string, fields?: LogInput) => {
     if (ORDER[level] < min) return;
     const { error, ...rest } = fields ?? {};
     const line: Record<string, unknown> = { level, time: new Date().toISOString(), message, ...base, ...rest };

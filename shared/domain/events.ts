@@ -94,7 +94,8 @@ export const EventSchema = z.discriminatedUnion("event", [
 /** An event as the telephony backend posted it, validated. */
 export type TelephonyEvent = z.infer<typeof EventSchema>;
 /** The event as stored and delivered: everything but `event_id`. */
-export type EventPayload = Omit<TelephonyEvent, "event_id">;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EventPayload = DistributiveOmit<TelephonyEvent, "event_id">;
 
 export const EventBatchSchema = z.strictObject({
   events: z.array(z.unknown()).min(1, "1 to 100 events").max(100, "1 to 100 events"),

@@ -13,11 +13,19 @@ export interface NumberRecord {
   webhookCount: number;
 }
 
+export interface Subscription {
+  id: string;
+  events: EventName[];
+  enabled: boolean;
+}
+
 export interface WebhookStore {
   getNumber(number: string): Promise<NumberRecord | null>;
   /** The number item and every webhook on it, one read. */
   listWebhooks(number: string): Promise<{ number: NumberRecord | null; webhooks: Webhook[] }>;
   getWebhook(number: string, webhookId: string): Promise<Webhook | null>;
+  /** What ingest needs to fan out — ids, events, enabled — without reading or decrypting secrets. */
+  listSubscriptions(number: string): Promise<Subscription[]>;
   /** Throws WebhookLimitError when the number already has `limit` webhooks, NotFoundError when the number is not the webhook's account's. */
   createWebhook(webhook: Webhook, limit: number): Promise<void>;
   /** Replaces the webhook; NotFoundError when it is gone. */
@@ -55,12 +63,13 @@ export interface DeliveryLog {
   /** Gives a claim back when the ingest could not finish, so the sender's retry is not swallowed. */
   releaseEvent(eventId: string): Promise<void>;
   /**
-   * Records one attempt and the delivery's new state. Idempotent per (delivery, attempt):
-   * when that attempt is already recorded, nothing changes and `duplicate` is true.
+   * Writes attempt n of a delivery once (a conditional write keyed by delivery + attempt).
+   * When it is already there — the same queue message handled twice — nothing is
+   * overwritten and the first record is answered with `duplicate: true`.
    */
-  recordAttempt(delivery: Delivery, attempt: Attempt): Promise<{ duplicate: boolean }>;
-  /** Writes the delivery's state without an attempt (canceled before any attempt, or pending for a redelivery). */
-  putDelivery(delivery: Delivery): Promise<void>;
+  putAttempt(webhookId: string, deliveryId: string, attempt: Attempt): Promise<{ duplicate: boolean; recorded: Attempt }>;
+  /** Writes the delivery's state unless the stored one already counts as many attempts or more. */
+  putDelivery(delivery: Delivery): Promise<boolean>;
   /** Sets a new status when the current one is among `from`; false otherwise. */
   transition(webhookId: string, deliveryId: string, from: readonly DeliveryStatus[], patch: Pick<Delivery, "status" | "nextAttemptAt">): Promise<boolean>;
   getDelivery(webhookId: string, deliveryId: string): Promise<Delivery | null>;

@@ -1,0 +1,123 @@
+import { z } from "zod";
+import { NotFoundError, ValidationError } from "../../shared/domain/errors.js";
+import { DELIVERY_STATUSES } from "../../shared/domain/delivery.js";
+import { E164, EventNameSchema } from "../../shared/domain/events.js";
+import { webhookCreateSchema, webhookPatchSchema } from "../../shared/domain/webhook.js";
+import { json, type RouteRequest, type RouteTable } from "../../shared/adapters/api/http.js";
+import type { Deps } from "../../shared/use-cases/deps.js";
+import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, testWebhook, TestRequestSchema, updateWebhook } from "../../shared/use-cases/manage-webhooks.js";
+import { getDelivery, listDeliveries, redeliver } from "../../shared/use-cases/manage-deliveries.js";
+import { assignNumber, releaseNumber } from "../../shared/use-cases/manage-numbers.js";
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, prefix = ""): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw ValidationError.fromZod(result.error, prefix);
+  return result.data;
+}
+
+const NumberPath = z.object({ number: E164 });
+const AssignBody = z.strictObject({ account_id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "1-128 chars of [A-Za-z0-9._-]") });
+const DeliveriesQuery = z.strictObject({
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  event: EventNameSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().min(1).max(1024).optional(),
+});
+
+const num = (r: RouteRequest) => parse(NumberPath, { number: r.path.number }).number;
+const wh = (r: RouteRequest) => r.path.webhook_id!;
+
+/** Every management route: what scope it needs, whether it reads a body, and the use case it calls. */
+export function apiRoutes(deps: Deps): RouteTable {
+  const allowHttp = deps.allowPrivateTargets;
+  const createSchema = webhookCreateSchema(allowHttp);
+  const patchSchema = webhookPatchSchema(allowHttp);
+  return {
+    "GET /v1/health": { scope: null, body: "none", run: async () => json(200, { status: "ok" }) },
+    $default: {
+      scope: null,
+      body: "none",
+      run: async () => {
+        throw new NotFoundError("route");
+      },
+    },
+    "PUT /v1/numbers/{number}": {
+      scope: "numbers:write",
+      body: "required",
+      run: async (r) => json(200, await assignNumber(deps, num(r), parse(AssignBody, r.body).account_id)),
+    },
+    "DELETE /v1/numbers/{number}": {
+      scope: "numbers:write",
+      body: "none",
+      run: async (r) => {
+        await releaseNumber(deps, num(r));
+        return json(204);
+      },
+    },
+    "GET /v1/numbers/{number}/webhooks": {
+      scope: "webhooks:read",
+      body: "none",
+      run: async (r) => json(200, await listWebhooks(deps, r.principal, num(r))),
+    },
+    "POST /v1/numbers/{number}/webhooks": {
+      scope: "webhooks:write",
+      body: "required",
+      run: async (r) => {
+        const number = num(r);
+        return json(201, await createWebhook(deps, r.principal, number, parse(createSchema, r.body)));
+      },
+    },
+    "GET /v1/numbers/{number}/webhooks/{webhook_id}": {
+      scope: "webhooks:read",
+      body: "none",
+      run: async (r) => json(200, await getWebhook(deps, r.principal, num(r), wh(r))),
+    },
+    "PATCH /v1/numbers/{number}/webhooks/{webhook_id}": {
+      scope: "webhooks:write",
+      body: "required",
+      run: async (r) => {
+        const number = num(r);
+        return json(200, await updateWebhook(deps, r.principal, number, wh(r), parse(patchSchema, r.body)));
+      },
+    },
+    "DELETE /v1/numbers/{number}/webhooks/{webhook_id}": {
+      scope: "webhooks:write",
+      body: "none",
+      run: async (r) => {
+        await deleteWebhook(deps, r.principal, num(r), wh(r));
+        return json(204);
+      },
+    },
+    "POST /v1/numbers/{number}/webhooks/{webhook_id}/test": {
+      scope: "webhooks:write",
+      body: "optional",
+      run: async (r) => {
+        const number = num(r);
+        return json(200, await testWebhook(deps, r.principal, number, wh(r), parse(TestRequestSchema, r.body ?? {})));
+      },
+    },
+    "POST /v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret": {
+      scope: "webhooks:write",
+      body: "none",
+      run: async (r) => json(200, await rotateSecret(deps, r.principal, num(r), wh(r))),
+    },
+    "GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries": {
+      scope: "webhooks:read",
+      body: "none",
+      run: async (r) => {
+        const number = num(r);
+        return json(200, await listDeliveries(deps, r.principal, number, wh(r), parse(DeliveriesQuery, r.query, "query")));
+      },
+    },
+    "GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}": {
+      scope: "webhooks:read",
+      body: "none",
+      run: async (r) => json(200, await getDelivery(deps, r.principal, num(r), wh(r), r.path.delivery_id!)),
+    },
+    "POST /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+      scope: "webhooks:write",
+      body: "none",
+      run: async (r) => json(202, await redeliver(deps, r.principal, num(r), wh(r), r.path.delivery_id!)),
+    },
+  };
+}

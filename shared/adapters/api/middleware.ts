@@ -1,0 +1,125 @@
+import type { MiddlewareObj } from "@middy/core";
+import {
+  AppError,
+  ForbiddenError,
+  InvalidJsonError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  UnsupportedMediaTypeError,
+  errorBody,
+} from "../../domain/errors.js";
+import type { Logger } from "../../logger.js";
+import type { Deps } from "../../use-cases/deps.js";
+import { authenticate } from "../../use-cases/authenticate.js";
+import { isThrottle } from "../aws/dynamo-errors.js";
+import { header, json, MAX_BODY_BYTES, type ApiContext, type ApiEvent, type ApiResult, type RouteTable } from "./http.js";
+
+type Mw = MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext>;
+
+/**
+ * The one place an error becomes an answer: AppErrors show their contract code; a
+ * throttled store is 429; anything else is a bare 500 — logged by name, never echoed.
+ */
+export function httpErrors(logger: Logger): Mw {
+  return {
+    onError: async (request) => {
+      const error = request.error;
+      let appError: AppError;
+      if (error instanceof AppError) appError = error;
+      else if (isThrottle(error)) appError = new RateLimitedError(1);
+      else {
+        logger.error("request failed", { route: request.event.routeKey, request_id: request.context.awsRequestId, error });
+        appError = new AppError(500, "internal_error", "Something went wrong on our side; it has been logged. Retry later.");
+      }
+      request.response = json(appError.status, errorBody(appError), appError.headers ?? {});
+    },
+  };
+}
+
+function routeOf(routes: RouteTable, event: ApiEvent) {
+  const route = routes[event.routeKey];
+  if (!route) throw new NotFoundError("route");
+  return route;
+}
+
+/** Size first (before anything reads or parses the body), then media type, then JSON. */
+export function jsonBody(routes: RouteTable): Mw {
+  return {
+    before: async (request) => {
+      const route = routeOf(routes, request.event);
+      const raw = request.event.body;
+      if (raw === undefined || raw === null || raw === "") return;
+      const bytes = request.event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw, "utf8");
+      if (bytes > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+      if (route.body === "none") return;
+      const type = (header(request.event, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+      if (type !== "application/json" && !type.endsWith("+json")) throw new UnsupportedMediaTypeError();
+      const text = request.event.isBase64Encoded ? Buffer.from(raw, "base64").toString("utf8") : raw;
+      try {
+        request.context.body = JSON.parse(text);
+      } catch {
+        throw new InvalidJsonError();
+      }
+    },
+  };
+}
+
+/** Resolves the key (401) and checks the route's scope (403). */
+export function authorize(deps: Pick<Deps, "keys">, routes: RouteTable): Mw {
+  return {
+    before: async (request) => {
+      const route = routeOf(routes, request.event);
+      if (route.scope === null) return;
+      const principal = await authenticate(deps, header(request.event, "authorization"));
+      if (!principal.scopes.includes(route.scope)) throw new ForbiddenError(route.scope);
+      request.context.principal = principal;
+    },
+  };
+}
+
+/**
+ * A token bucket per API key in this process: a safety net behind API Gateway's own
+ * throttling (which covers the deployed stack as a whole) and the only limit locally.
+ */
+export function rateLimit(options: { perSecond: number; burst: number; now?: () => number }): Mw {
+  const now = options.now ?? Date.now;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    before: async (request) => {
+      const keyId = request.context.principal?.keyId;
+      if (!keyId) return;
+      const t = now();
+      const b = buckets.get(keyId) ?? { tokens: options.burst, at: t };
+      b.tokens = Math.min(options.burst, b.tokens + ((t - b.at) / 1000) * options.perSecond);
+      b.at = t;
+      if (b.tokens < 1) {
+        buckets.set(keyId, b);
+        throw new RateLimitedError(Math.max(1, Math.ceil((1 - b.tokens) / options.perSecond)));
+      }
+      b.tokens -= 1;
+      buckets.set(keyId, b);
+      if (buckets.size > 10_000) buckets.delete(buckets.keys().next().value!);
+    },
+  };
+}
+
+/** Calls the matched route with what the middlewares established. */
+export function dispatch(routes: RouteTable) {
+  return async (event: ApiEvent, context: ApiContext): Promise<ApiResult> => {
+    const route = routeOf(routes, event);
+    const path: Record<string, string> = {};
+    for (const [k, v] of Object.entries(event.pathParameters ?? {})) {
+      if (v === undefined) continue;
+      // Path parameters may arrive encoded (%2B for the + of a number) or bare.
+      try {
+        path[k] = decodeURIComponent(v);
+      } catch {
+        path[k] = v;
+      }
+    }
+    const query: Record<string, string> = {};
+    for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+    return route.run({ principal: context.principal!, path, query, body: context.body });
+  };
+}

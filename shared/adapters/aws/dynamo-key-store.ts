@@ -1,0 +1,79 @@
+import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import type { ApiKeyRecord } from "../../domain/keys.js";
+import type { KeyStore } from "../../ports/index.js";
+
+const keyKey = (keyId: string) => ({ pk: { S: `KEY#${keyId}` }, sk: { S: "KEY" } });
+
+/** API keys, stored by id with the SHA-256 of the key; the key itself is never stored. */
+export function createDynamoKeyStore(client: DynamoDBClient, tableName: string): KeyStore {
+  const fromItem = (item: Record<string, unknown>): ApiKeyRecord => ({
+    keyId: item.key_id as string,
+    hash: item.hash as string,
+    accountId: (item.account_id as string | null) ?? null,
+    scopes: item.scopes as ApiKeyRecord["scopes"],
+    createdAt: item.created_at as string,
+    revokedAt: (item.revoked_at as string | null) ?? null,
+  });
+  return {
+    async putKey(key) {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            ...keyKey(key.keyId),
+            ...marshall({
+              key_id: key.keyId,
+              hash: key.hash,
+              account_id: key.accountId,
+              scopes: key.scopes,
+              created_at: key.createdAt,
+              revoked_at: key.revokedAt,
+            }),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    },
+    async getKey(keyId) {
+      // Strongly consistent so a revocation takes effect at once.
+      const out = await client.send(new GetItemCommand({ TableName: tableName, Key: keyKey(keyId), ConsistentRead: true }));
+      return out.Item ? fromItem(unmarshall(out.Item)) : null;
+    },
+    async revokeKey(keyId, at) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: keyKey(keyId),
+            UpdateExpression: "SET revoked_at = if_not_exists(revoked_at, :at)",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeValues: { ":at": { S: at } },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if ((e as Error).name === "ConditionalCheckFailedException") return false;
+        throw e;
+      }
+    },
+    async listKeys() {
+      // An ops command over a handful of keys: a filtered scan is fine here.
+      const keys: ApiKeyRecord[] = [];
+      let start: Record<string, import("@aws-sdk/client-dynamodb").AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new ScanCommand({
+            TableName: tableName,
+            FilterExpression: "sk = :sk",
+            ExpressionAttributeValues: { ":sk": { S: "KEY" } },
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) keys.push(fromItem(unmarshall(item)));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
+import type { DeliveryMessage } from "../../domain/delivery.js";
+import type { RetryScheduler } from "../../ports/index.js";
+
+/**
+ * The retry ladder on EventBridge Scheduler: each failed attempt becomes one one-time
+ * schedule that drops the next attempt's DeliveryMessage onto the delivery queue at the
+ * right time (universal SQS target), then deletes itself.
+ *
+ * Only CreateSchedule and DeleteSchedule are used, so the local runtime can point the same
+ * adapter at its stand-in through AWS_ENDPOINT_URL_SCHEDULER.
+ */
+export interface EventBridgeRetrySchedulerOptions {
+  client: SchedulerClient;
+  /** The dedicated schedule group; the workers' IAM grants are scoped to it. */
+  groupName: string;
+  /** ARN of the delivery queue: the schedule's target. */
+  targetQueueArn: string;
+  /** The role Scheduler assumes to call sqs:SendMessage on that queue (and nothing else). */
+  roleArn: string;
+}
+
+/**
+ * How long Scheduler keeps trying to hand the message to SQS, and how often. SQS being
+ * unavailable for a day is beyond what a retry can fix; until then, keep trying (185 is
+ * the API's maximum).
+ */
+export const RETRY_TARGET_POLICY = { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 } as const;
+
+const NAME_MAX = 64;
+const NAME_SAFE = /^[0-9A-Za-z_.-]+$/;
+
+/**
+ * The schedule's name, a pure function of (delivery, attempt): creating it twice hits
+ * ConflictException instead of scheduling the attempt twice, and cancel can find it
+ * without a lookup. Readable (`retry-<delivery id>-<attempt>`) when the id is safe and short
+ * enough, so ops can find a delivery's schedule in the console; otherwise a hash of the id.
+ */
+export function retryScheduleName(deliveryId: string, attempt: number): string {
+  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a positive integer, got ${attempt}`);
+  const readable = `retry-${deliveryId}-${attempt}`;
+  if (NAME_SAFE.test(deliveryId) && readable.length <= NAME_MAX) return readable;
+  const digest = createHash("sha256").update(deliveryId, "utf8").digest("hex").slice(0, 40);
+  return `retry-h${digest}-${attempt}`;
+}
+
+/**
+ * `at(yyyy-mm-ddThh:mm:ss)` in UTC. Scheduler takes whole seconds, so the time is rounded
+ * up: the expression is never earlier than the ladder asked for.
+ */
+export function atExpression(at: Date): string {
+  const ms = at.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError("retry time is not a valid date");
+  const seconds = Math.ceil(ms / 1000) * 1000;
+  return `at(${new Date(seconds).toISOString().slice(0, 19)})`;
+}
+
+const isNamed = (error: unknown, name: string) => error instanceof Error && error.name === name;
+
+export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedulerOptions): RetryScheduler {
+  const { client, groupName, targetQueueArn, roleArn } = options;
+  return {
+    async schedule(message: DeliveryMessage, at: Date): Promise<void> {
+      const command = new CreateScheduleCommand({
+        Name: retryScheduleName(message.deliveryId, message.attempt),
+        GroupName: groupName,
+        ScheduleExpression: atExpression(at),
+        ScheduleExpressionTimezone: "UTC",
+        FlexibleTimeWindow: { Mode: "OFF" },
+        ActionAfterCompletion: "DELETE",
+        Target: {
+          Arn: targetQueueArn,
+          RoleArn: roleArn,
+          Input: JSON.stringify(message),
+          RetryPolicy: { ...RETRY_TARGET_POLICY },
+        },
+      });
+      try {
+        await client.send(command);
+      } catch (error) {
+        // The same (delivery, attempt) is already scheduled: a redelivered queue message.
+        if (isNamed(error, "ConflictException")) return;
+        // Throttling, quota, network: the caller reports the record as a batch item
+        // failure, SQS hands it back later, and the schedule is tried again.
+        throw error;
+      }
+    },
+
+    async cancel(deliveryId: string, attempt: number): Promise<void> {
+      try {
+        await client.send(new DeleteScheduleCommand({ Name: retryScheduleName(deliveryId, attempt), GroupName: groupName }));
+      } catch (error) {
+        // Never created, already fired (ActionAfterCompletion DELETE) or already canceled.
+        if (isNamed(error, "ResourceNotFoundException")) return;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { loadConfig, type Config } from "../config.js";
+import { createDynamoDeliveryLog } from "../adapters/aws/dynamo-delivery-log.js";
+import { createDynamoKeyStore } from "../adapters/aws/dynamo-key-store.js";
+import { createDynamoWebhookStore } from "../adapters/aws/dynamo-webhook-store.js";
+import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.js";
+import { createHttpSender } from "../adapters/http/undici-sender.js";
+import { createTargetGuard } from "../adapters/http/address-guard.js";
+import { logger } from "../logger.js";
+import type { Deps } from "../use-cases/deps.js";
+import type { SecretCipher } from "../ports/index.js";
+import { dynamoClient, sqsClient, systemClock } from "./clients.js";
+import { retryScheduler } from "./scheduler.js";
+import { secretCipher } from "./secrets.js";
+
+/** Ingest reads only subscriptions (no secrets) and never needs the data key. */
+const noCipher: SecretCipher = {
+  encrypt: () => Promise.reject(new Error("the ingest function holds no secrets key")),
+  decrypt: () => Promise.reject(new Error("the ingest function holds no secrets key")),
+};
+
+const userAgent = (config: Config) => `LimePhone-Webhooks/${config.SERVICE_VERSION}`;
+
+export type IngestDeps = Pick<Deps, "webhooks" | "log" | "queue" | "clock" | "keys" | "logger"> & { config: Config };
+
+export function ingestDeps(env: NodeJS.ProcessEnv = process.env): IngestDeps {
+  const config = loadConfig(env, ["WEBHOOKS_TABLE_NAME", "DELIVERIES_TABLE_NAME", "DELIVERY_QUEUE_URL"]);
+  return {
+    config,
+    clock: systemClock,
+    webhooks: createDynamoWebhookStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME, noCipher),
+    keys: createDynamoKeyStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
+    log: createDynamoDeliveryLog(dynamoClient(), config.DELIVERIES_TABLE_NAME),
+    queue: createSqsDeliveryQueue(sqsClient(), config.DELIVERY_QUEUE_URL),
+    logger,
+  };
+}
+
+const WORKER_ENV = [
+  "WEBHOOKS_TABLE_NAME",
+  "DELIVERIES_TABLE_NAME",
+  "DELIVERY_QUEUE_URL",
+  "RETRY_SCHEDULE_GROUP",
+  "RETRY_TARGET_QUEUE_ARN",
+  "RETRY_SCHEDULER_ROLE_ARN",
+] as const;
+
+function fullDeps(config: Config): Deps & { config: Config } {
+  const cipher = secretCipher(config);
+  return {
+    config,
+    clock: systemClock,
+    webhooks: createDynamoWebhookStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME, cipher),
+    keys: createDynamoKeyStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
+    log: createDynamoDeliveryLog(dynamoClient(), config.DELIVERIES_TABLE_NAME),
+    queue: createSqsDeliveryQueue(sqsClient(), config.DELIVERY_QUEUE_URL),
+    scheduler: retryScheduler(config),
+    sender: createHttpSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
+    guard: createTargetGuard({ allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
+    ladder: config.retryLadder,
+    userAgent: userAgent(config),
+    allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    logger,
+  };
+}
+
+export const apiDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV));
+export const deliveryDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV));
+export type FullDeps = ReturnType<typeof fullDeps>;

@@ -1,0 +1,18 @@
+import { UnauthorizedError } from "../domain/errors.js";
+import { apiKeyId, hashApiKey, sameHash } from "../domain/ids.js";
+import type { Principal } from "../domain/keys.js";
+import type { Deps } from "./deps.js";
+
+/** Resolves `Authorization: Bearer <key>` to its principal; unknown, malformed and revoked keys are all 401. */
+export async function authenticate(deps: Pick<Deps, "keys">, authorization: string | undefined): Promise<Principal> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  const key = match?.[1];
+  const keyId = key ? apiKeyId(key) : null;
+  if (!key || !keyId) throw new UnauthorizedError();
+  const record = await deps.keys.getKey(keyId);
+  // Compare even when the record is missing, so timing does not tell ids apart.
+  const presented = hashApiKey(key);
+  const ok = sameHash(presented, record?.hash ?? "0".repeat(64));
+  if (!record || !ok || record.revokedAt) throw new UnauthorizedError();
+  return { keyId: record.keyId, accountId: record.accountId, scopes: record.scopes };
+}

@@ -1,0 +1,19 @@
+import type { RetryLadder } from "../domain/retry-ladder.js";
+import type { Logger } from "../logger.js";
+import type { Clock, DeliveryLog, DeliveryQueue, HttpSender, KeyStore, RetryScheduler, TargetGuard, WebhookStore } from "../ports/index.js";
+
+/** Everything a use case may need; each takes only the part it uses (Pick<Deps, ...>). */
+export interface Deps {
+  clock: Clock;
+  webhooks: WebhookStore;
+  keys: KeyStore;
+  log: DeliveryLog;
+  queue: DeliveryQueue;
+  scheduler: RetryScheduler;
+  sender: HttpSender;
+  guard: TargetGuard;
+  ladder: RetryLadder;
+  userAgent: string;
+  allowPrivateTargets: boolean;
+  logger: Logger;
+}

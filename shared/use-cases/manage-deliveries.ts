@@ -1,0 +1,67 @@
+import { InvalidStateError, NotFoundError } from "../domain/errors.js";
+import { attemptView, deliveryView, OPEN_STATUSES, type DeliveryMessage, type DeliveryStatus } from "../domain/delivery.js";
+import type { EventName } from "../domain/events.js";
+import type { Principal } from "../domain/keys.js";
+import type { Deps } from "./deps.js";
+import { ownedWebhook } from "./ownership.js";
+
+export async function listDeliveries(
+  deps: Pick<Deps, "webhooks" | "log">,
+  principal: Principal,
+  number: string,
+  webhookId: string,
+  query: { status?: DeliveryStatus; event?: EventName; limit: number; cursor?: string },
+) {
+  await ownedWebhook(deps, principal, number, webhookId);
+  const page = await deps.log.listDeliveries(webhookId, query);
+  return { items: page.items.map(deliveryView), next_cursor: page.nextCursor };
+}
+
+export async function getDelivery(deps: Pick<Deps, "webhooks" | "log">, principal: Principal, number: string, webhookId: string, deliveryId: string) {
+  await ownedWebhook(deps, principal, number, webhookId);
+  const [delivery, attempts] = await Promise.all([deps.log.getDelivery(webhookId, deliveryId), deps.log.listAttempts(webhookId, deliveryId)]);
+  if (!delivery) throw new NotFoundError("delivery");
+  return { ...deliveryView(delivery), attempts: attempts.map(attemptView) };
+}
+
+/**
+ * Starts the delivery again from attempt 1 of a fresh ladder, now, with the webhook's
+ * current URL and secret. Earlier attempts stay; attempt numbers keep counting.
+ */
+export async function redeliver(
+  deps: Pick<Deps, "webhooks" | "log" | "queue" | "clock">,
+  principal: Principal,
+  number: string,
+  webhookId: string,
+  deliveryId: string,
+) {
+  const webhook = await ownedWebhook(deps, principal, number, webhookId);
+  const delivery = await deps.log.getDelivery(webhookId, deliveryId);
+  if (!delivery) throw new NotFoundError("delivery");
+  if (OPEN_STATUSES.includes(delivery.status)) throw new InvalidStateError(`The delivery is still ${delivery.status}.`);
+  if (!webhook.enabled) throw new InvalidStateError("The webhook is disabled; enable it to redeliver.");
+  const now = deps.clock.now().toISOString();
+  if (!(await deps.log.transition(webhookId, deliveryId, ["succeeded", "failed", "canceled"], { status: "pending", nextAttemptAt: now }))) {
+    throw new InvalidStateError("The delivery changed state; fetch it and try again.");
+  }
+  const message: DeliveryMessage = {
+    v: 1,
+    deliveryId,
+    webhookId,
+    virtualNumber: delivery.virtualNumber,
+    eventId: delivery.eventId,
+    event: delivery.event,
+    payload: delivery.payload,
+    createdAt: delivery.createdAt,
+    attempt: delivery.attemptCount + 1,
+    rung: 1,
+  };
+  try {
+    await deps.queue.send([message]);
+  } catch (error) {
+    // Put the delivery back as it was rather than leave it pending with nothing queued.
+    await deps.log.transition(webhookId, deliveryId, ["pending"], { status: delivery.status, nextAttemptAt: delivery.nextAttemptAt }).catch(() => undefined);
+    throw error;
+  }
+  return deliveryView({ ...delivery, status: "pending", nextAttemptAt: now });
+}

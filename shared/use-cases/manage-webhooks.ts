@@ -1,0 +1,133 @@
+import { ValidationError } from "../domain/errors.js";
+import { EventNameSchema, INCLUDE_GROUPS, sampleEvent } from "../domain/events.js";
+import { newDeliveryId, newEventId, newWebhookId, newWebhookSecret } from "../domain/ids.js";
+import type { Principal } from "../domain/keys.js";
+import {
+  MAX_WEBHOOKS_PER_NUMBER,
+  rotateSecrets,
+  webhookView,
+  type Webhook,
+  type WebhookCreateInput,
+  type WebhookPatchInput,
+} from "../domain/webhook.js";
+import type { Deps } from "./deps.js";
+import { cancelOpenDeliveries, ownedNumber, ownedWebhook } from "./ownership.js";
+import { sendAttempt } from "./send-attempt.js";
+import { z } from "zod";
+
+async function checkTarget(deps: Pick<Deps, "guard">, url: string) {
+  const reason = await deps.guard.check(url);
+  if (reason) throw new ValidationError("The webhook URL is not an allowed target.", [{ path: "url", message: reason }]);
+}
+
+export async function listWebhooks(deps: Pick<Deps, "webhooks">, principal: Principal, number: string) {
+  await ownedNumber(deps, principal, number);
+  const { webhooks } = await deps.webhooks.listWebhooks(number);
+  return { items: webhooks.map(webhookView) };
+}
+
+export async function getWebhook(deps: Pick<Deps, "webhooks">, principal: Principal, number: string, webhookId: string) {
+  return webhookView(await ownedWebhook(deps, principal, number, webhookId));
+}
+
+export async function createWebhook(deps: Pick<Deps, "webhooks" | "guard" | "clock">, principal: Principal, number: string, input: WebhookCreateInput) {
+  const record = await ownedNumber(deps, principal, number);
+  await checkTarget(deps, input.url);
+  const now = deps.clock.now();
+  const secret = newWebhookSecret();
+  const webhook: Webhook = {
+    id: newWebhookId(now.getTime()),
+    virtualNumber: number,
+    accountId: record.accountId,
+    url: input.url,
+    events: input.events,
+    description: input.description ?? null,
+    enabled: input.enabled ?? true,
+    authToken: input.auth_token ?? null,
+    include: input.include ?? [...INCLUDE_GROUPS],
+    secrets: [{ secret, createdAt: now.toISOString() }],
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  };
+  await deps.webhooks.createWebhook(webhook, MAX_WEBHOOKS_PER_NUMBER);
+  return { ...webhookView(webhook), secret };
+}
+
+export async function updateWebhook(
+  deps: Pick<Deps, "webhooks" | "guard" | "clock" | "log" | "scheduler" | "logger">,
+  principal: Principal,
+  number: string,
+  webhookId: string,
+  patch: WebhookPatchInput,
+) {
+  const current = await ownedWebhook(deps, principal, number, webhookId);
+  if (patch.url !== undefined && patch.url !== current.url) await checkTarget(deps, patch.url);
+  const updated: Webhook = {
+    ...current,
+    ...(patch.url !== undefined ? { url: patch.url } : {}),
+    ...(patch.events !== undefined ? { events: patch.events } : {}),
+    ...(patch.description !== undefined ? { description: patch.description } : {}),
+    ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
+    ...(patch.auth_token !== undefined ? { authToken: patch.auth_token } : {}),
+    ...(patch.include !== undefined ? { include: patch.include } : {}),
+    updatedAt: deps.clock.now().toISOString(),
+  };
+  await deps.webhooks.updateWebhook(updated);
+  // A disabled webhook gets no new deliveries and its pending retries are dropped.
+  if (current.enabled && !updated.enabled) await cancelOpenDeliveries(deps, webhookId);
+  return webhookView(updated);
+}
+
+export async function deleteWebhook(deps: Pick<Deps, "webhooks" | "log" | "scheduler" | "logger">, principal: Principal, number: string, webhookId: string) {
+  await ownedWebhook(deps, principal, number, webhookId);
+  await deps.webhooks.deleteWebhook(number, webhookId);
+  await cancelOpenDeliveries(deps, webhookId);
+}
+
+export async function rotateSecret(deps: Pick<Deps, "webhooks" | "clock">, principal: Principal, number: string, webhookId: string) {
+  const current = await ownedWebhook(deps, principal, number, webhookId);
+  const now = deps.clock.now();
+  const secret = newWebhookSecret();
+  await deps.webhooks.updateWebhook({ ...current, secrets: rotateSecrets(current.secrets, secret, now), updatedAt: now.toISOString() });
+  return { secret };
+}
+
+export const TestRequestSchema = z.strictObject({ event: EventNameSchema.default("incoming_call") });
+
+/** One sample event, one attempt, no retries — through the same signer and sender as real traffic, logged as a test. */
+export async function testWebhook(
+  deps: Pick<Deps, "webhooks" | "log" | "sender" | "clock" | "userAgent">,
+  principal: Principal,
+  number: string,
+  webhookId: string,
+  input: z.infer<typeof TestRequestSchema>,
+) {
+  const webhook = await ownedWebhook(deps, principal, number, webhookId);
+  const now = deps.clock.now();
+  const deliveryId = newDeliveryId(now.getTime());
+  const payload = sampleEvent(input.event, number, now);
+  const { ok, attempt } = await sendAttempt(deps, webhook, { deliveryId, event: input.event, payload, attempt: 1, rung: 1 });
+  const recorded = { ...attempt, nextAttemptAt: null };
+  await deps.log.putAttempt(webhookId, deliveryId, recorded);
+  await deps.log.putDelivery({
+    id: deliveryId,
+    webhookId,
+    virtualNumber: number,
+    eventId: newEventId(now.getTime()),
+    event: input.event,
+    payload,
+    status: ok ? "succeeded" : "failed",
+    attemptCount: 1,
+    createdAt: now.toISOString(),
+    lastAttemptAt: recorded.startedAt,
+    nextAttemptAt: null,
+    test: true,
+  });
+  return {
+    delivery_id: deliveryId,
+    status: ok ? ("succeeded" as const) : ("failed" as const),
+    response_status: recorded.response?.status ?? null,
+    duration_ms: recorded.durationMs,
+    error: recorded.error,
+  };
+}

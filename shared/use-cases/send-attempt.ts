@@ -1,0 +1,55 @@
+import { deliveredBody, type EventName, type EventPayload } from "../domain/events.js";
+import { RESPONSE_BODY_LIMIT, type Attempt } from "../domain/delivery.js";
+import { signDelivery } from "../domain/signing.js";
+import { liveSecrets, type Webhook } from "../domain/webhook.js";
+import type { Deps } from "./deps.js";
+
+export interface AttemptInput {
+  deliveryId: string;
+  event: EventName;
+  payload: EventPayload;
+  /** Counts every attempt of the delivery (the log's number). */
+  attempt: number;
+  /** Position on the current ladder: what X-LimePhone-Attempt shows (1-5). */
+  rung: number;
+}
+
+/**
+ * One attempt: build the body the webhook's `include` allows, sign it with the live
+ * secrets, POST it. The only place a webhook is signed and sent — real traffic and
+ * `test` both come through here. Never throws for the receiver's faults.
+ */
+export async function sendAttempt(
+  deps: Pick<Deps, "sender" | "clock" | "userAgent">,
+  webhook: Webhook,
+  input: AttemptInput,
+): Promise<{ ok: boolean; attempt: Omit<Attempt, "nextAttemptAt"> }> {
+  const started = deps.clock.now();
+  const body = JSON.stringify(deliveredBody(input.payload, webhook.include));
+  const signed = signDelivery(liveSecrets(webhook, started), input.deliveryId, Math.floor(started.getTime() / 1000), body);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    "user-agent": deps.userAgent,
+    ...(webhook.authToken !== null ? { authorization: `Bearer ${webhook.authToken}` } : {}),
+    ...signed,
+    "x-limephone-event": input.event,
+    "x-limephone-delivery": input.deliveryId,
+    "x-limephone-attempt": String(input.rung),
+  };
+  const outcome = await deps.sender.send({ url: webhook.url, headers, body });
+  const shownHeaders = webhook.authToken !== null ? { ...headers, authorization: "Bearer ***" } : headers;
+  return {
+    ok: outcome.ok,
+    attempt: {
+      attempt: input.attempt,
+      startedAt: started.toISOString(),
+      durationMs: outcome.durationMs,
+      request: { url: webhook.url, headers: shownHeaders, body },
+      response:
+        outcome.status === null
+          ? null
+          : { status: outcome.status, headers: outcome.headers ?? {}, body: (outcome.body ?? "").slice(0, RESPONSE_BODY_LIMIT) },
+      error: outcome.ok ? null : outcome.error,
+    },
+  };
+}
