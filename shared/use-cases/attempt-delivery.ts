@@ -67,7 +67,8 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   }
 
   const { ok, attempt } = await sendAttempt(deps, webhook, message);
-  const retryAt = ok ? null : nextAttemptAt(deps.ladder, message.rung, new Date(Date.parse(attempt.startedAt) + attempt.durationMs));
+  // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
+  const retryAt = ok ? null : nextAttemptAt(deps.ladder, message.rung, deps.clock.now());
   const { duplicate, recorded } = await deps.log.putAttempt(message.webhookId, message.deliveryId, {
     ...attempt,
     nextAttemptAt: retryAt ? retryAt.toISOString() : null,

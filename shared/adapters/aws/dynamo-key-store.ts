@@ -46,15 +46,16 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
           new UpdateItemCommand({
             TableName: tableName,
             Key: keyKey(keyId),
-            UpdateExpression: "SET revoked_at = if_not_exists(revoked_at, :at)",
-            ConditionExpression: "attribute_exists(pk)",
-            ExpressionAttributeValues: { ":at": { S: at } },
+            UpdateExpression: "SET revoked_at = :at",
+            // revoked_at is stored as NULL until then; a second revocation keeps the first time.
+            ConditionExpression: "attribute_exists(pk) AND (attribute_not_exists(revoked_at) OR attribute_type(revoked_at, :null))",
+            ExpressionAttributeValues: { ":at": { S: at }, ":null": { S: "NULL" } },
           }),
         );
         return true;
       } catch (e) {
-        if ((e as Error).name === "ConditionalCheckFailedException") return false;
-        throw e;
+        if ((e as Error).name !== "ConditionalCheckFailedException") throw e;
+        return (await this.getKey(keyId)) !== null;
       }
     },
     async listKeys() {

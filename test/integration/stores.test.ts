@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Delivery } from "../../shared/domain/delivery.js";
+import { WebhookLimitError } from "../../shared/domain/errors.js";
+import type { Principal } from "../../shared/domain/keys.js";
+import { authenticate } from "../../shared/use-cases/authenticate.js";
+import { createApiKey, revokeApiKey } from "../../shared/use-cases/api-keys.js";
+import { ingestBatch, ingestEvent } from "../../shared/use-cases/ingest-events.js";
+import { createWebhook, deleteWebhook } from "../../shared/use-cases/manage-webhooks.js";
+import { assignNumber, releaseNumber } from "../../shared/use-cases/manage-numbers.js";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { startEmbedded } from "../support/embedded.js";
+import { testDeps } from "../support/deps.js";
+
+let embedded: Awaited<ReturnType<typeof startEmbedded>>;
+let deps: ReturnType<typeof testDeps>;
+let queueUrl: string;
+let n = 0;
+
+beforeAll(async () => {
+  embedded = await startEmbedded();
+  queueUrl = await embedded.createQueue();
+  deps = testDeps(embedded, queueUrl);
+});
+afterAll(async () => embedded?.stop());
+
+async function numberFor(): Promise<{ number: string; principal: Principal }> {
+  const number = `+1555200${String(++n).padStart(4, "0")}`;
+  const principal: Principal = { keyId: "key_x", accountId: `acct-${n}`, scopes: ["webhooks:read", "webhooks:write"] };
+  await assignNumber(deps, number, principal.accountId!);
+  return { number, principal };
+}
+
+const call = (number: string, extra: Record<string, unknown> = {}) => ({
+  event: "incoming_call",
+  call_id: "c1",
+  caller_number: "+18887654321",
+  call_status: "ringing",
+  virtual_number: number,
+  timestamp: "2025-01-30T14:00:00Z",
+  ...extra,
+});
+
+async function drain(): Promise<unknown[]> {
+  const bodies: unknown[] = [];
+  for (;;) {
+    const out = await embedded.sqsClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 600 }));
+    if (!out.Messages?.length) return bodies;
+    bodies.push(...out.Messages.map((m) => JSON.parse(m.Body!)));
+  }
+}
+
+describe("stores over DynamoDB Local", () => {
+  it("lets exactly ten of fifteen concurrent creates through the per-number limit", async () => {
+    const { number, principal } = await numberFor();
+    const results = await Promise.allSettled(
+      Array.from({ length: 15 }, (_, i) => createWebhook(deps, principal, number, { url: `http://127.0.0.1:9/${i}`, events: ["sms_sent"] })),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(refused.every((r) => r.reason instanceof WebhookLimitError)).toBe(true);
+    expect((await deps.webhooks.listWebhooks(number)).webhooks).toHaveLength(10);
+    // Deleting one frees a slot.
+    const one = (await deps.webhooks.listWebhooks(number)).webhooks[0]!;
+    await deleteWebhook(deps, principal, number, one.id);
+    await expect(createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/x", events: ["sms_sent"] })).resolves.toMatchObject({ virtual_number: number });
+  });
+
+  it("claims an event_id once even when the same event races itself", async () => {
+    const { number, principal } = await numberFor();
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["incoming_call"] });
+    await drain();
+    const results = await Promise.all(Array.from({ length: 5 }, () => ingestEvent(deps, call(number, { event_id: `race-${n}` }))));
+    expect(new Set(results.map((r) => r.event_id))).toEqual(new Set([`race-${n}`]));
+    expect(results.every((r) => r.deliveries === 1)).toBe(true);
+    expect(await drain()).toHaveLength(1);
+  });
+
+  it("answers a batch in input order with errors in place, fanning out only to subscribed, enabled webhooks", async () => {
+    const { number, principal } = await numberFor();
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/a", events: ["incoming_call"] });
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/b", events: ["incoming_call", "sms_sent"] });
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/c", events: ["incoming_call"], enabled: false });
+    await drain();
+    const results = await ingestBatch(deps, [call(number), { event: "nope" }, call("+19990000000")]);
+    expect(results[0]).toMatchObject({ deliveries: 2 });
+    expect(results[1]).toMatchObject({ error: { code: "validation_error" } });
+    expect((results[1] as { error: { details: { path: string }[] } }).error.details[0]!.path).toBe("events.1.event");
+    expect(results[2]).toMatchObject({ deliveries: 0 });
+    const messages = (await drain()) as { rung: number; attempt: number }[];
+    expect(messages).toHaveLength(2);
+    expect(messages.every((m) => m.attempt === 1 && m.rung === 1)).toBe(true);
+  });
+
+  it("pages deliveries newest first, filtered, with a cursor that ends", async () => {
+    const webhookId = `wh_page_${++n}`;
+    const base: Omit<Delivery, "id" | "status" | "event"> = {
+      webhookId,
+      virtualNumber: "+15550000000",
+      eventId: "e",
+      payload: call("+15550000000") as never,
+      attemptCount: 1,
+      createdAt: new Date().toISOString(),
+      lastAttemptAt: null,
+      nextAttemptAt: null,
+      test: false,
+    };
+    for (let i = 0; i < 7; i++) {
+      await deps.log.putDelivery({ ...base, id: `dlv_${String(i).padStart(3, "0")}`, status: i % 2 ? "failed" : "succeeded", event: i < 5 ? "incoming_call" : "sms_sent" });
+    }
+    const page1 = await deps.log.listDeliveries(webhookId, { limit: 3 });
+    expect(page1.items.map((d) => d.id)).toEqual(["dlv_006", "dlv_005", "dlv_004"]);
+    const page2 = await deps.log.listDeliveries(webhookId, { limit: 3, cursor: page1.nextCursor! });
+    expect(page2.items.map((d) => d.id)).toEqual(["dlv_003", "dlv_002", "dlv_001"]);
+    const page3 = await deps.log.listDeliveries(webhookId, { limit: 3, cursor: page2.nextCursor! });
+    expect(page3.items.map((d) => d.id)).toEqual(["dlv_000"]);
+    expect(page3.nextCursor).toBeNull();
+    const failed = await deps.log.listDeliveries(webhookId, { limit: 2, status: "failed" });
+    expect(failed.items.map((d) => d.id)).toEqual(["dlv_005", "dlv_003"]);
+    const rest = await deps.log.listDeliveries(webhookId, { limit: 2, status: "failed", cursor: failed.nextCursor! });
+    expect(rest.items.map((d) => d.id)).toEqual(["dlv_001"]);
+    expect(rest.nextCursor).toBeNull();
+    const sms = await deps.log.listDeliveries(webhookId, { limit: 25, event: "sms_sent", status: "succeeded" });
+    expect(sms.items.map((d) => d.id)).toEqual(["dlv_006"]);
+    await expect(deps.log.listDeliveries(webhookId, { limit: 2, cursor: "garbage" })).rejects.toMatchObject({ code: "validation_error" });
+  });
+
+  it("stops accepting a key the moment it is revoked", async () => {
+    const { key, record } = await createApiKey(deps, { system: false, accountId: "acme", scopes: ["webhooks:read"] });
+    await expect(authenticate(deps, `Bearer ${key}`)).resolves.toMatchObject({ keyId: record.keyId, accountId: "acme" });
+    await expect(authenticate(deps, `Bearer ${key.slice(0, -1)}A`)).rejects.toMatchObject({ status: 401 });
+    await revokeApiKey(deps, record.keyId);
+    await expect(authenticate(deps, `Bearer ${key}`)).rejects.toMatchObject({ status: 401 });
+    const stored = JSON.stringify(await deps.keys.getKey(record.keyId));
+    expect(stored).not.toContain(key);
+  });
+
+  it("moves a number to another account without its old webhooks", async () => {
+    const { number, principal } = await numberFor();
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["sms_sent"] });
+    await assignNumber(deps, number, "someone-else");
+    expect(await deps.webhooks.listWebhooks(number)).toMatchObject({ number: { accountId: "someone-else", webhookCount: 0 }, webhooks: [] });
+    await releaseNumber(deps, number);
+    expect(await deps.webhooks.getNumber(number)).toBeNull();
+  });
+});

@@ -1,0 +1,76 @@
+import { createDynamoDeliveryLog } from "../../shared/adapters/aws/dynamo-delivery-log.js";
+import { createDynamoKeyStore } from "../../shared/adapters/aws/dynamo-key-store.js";
+import { createDynamoWebhookStore } from "../../shared/adapters/aws/dynamo-webhook-store.js";
+import { createSqsDeliveryQueue } from "../../shared/adapters/aws/sqs-delivery-queue.js";
+import { createAesGcmCipher } from "../../shared/adapters/crypto/aes-gcm-cipher.js";
+import { createHttpSender } from "../../shared/adapters/http/undici-sender.js";
+import { createTargetGuard } from "../../shared/adapters/http/address-guard.js";
+import { loadConfig } from "../../shared/config.js";
+import { parseRetryLadder } from "../../shared/domain/retry-ladder.js";
+import { createLogger } from "../../shared/logger.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import type { RetryScheduler } from "../../shared/ports/index.js";
+import type { FullDeps } from "../../shared/composition/functions.js";
+import type { startEmbedded } from "./embedded.js";
+import { randomBytes } from "node:crypto";
+
+/** A RetryScheduler that keeps what it is asked, idempotent by (delivery, attempt) like the real one. */
+export function recordingScheduler(): RetryScheduler & { calls: { message: DeliveryMessage; at: Date }[]; live: Map<string, { message: DeliveryMessage; at: Date }>; canceled: string[] } {
+  const live = new Map<string, { message: DeliveryMessage; at: Date }>();
+  const calls: { message: DeliveryMessage; at: Date }[] = [];
+  const canceled: string[] = [];
+  return {
+    calls,
+    live,
+    canceled,
+    async schedule(message, at) {
+      calls.push({ message, at });
+      const name = `${message.deliveryId}-${message.attempt}`;
+      if (!live.has(name)) live.set(name, { message, at });
+    },
+    async cancel(deliveryId, attempt) {
+      canceled.push(`${deliveryId}-${attempt}`);
+      live.delete(`${deliveryId}-${attempt}`);
+    },
+  };
+}
+
+export const logLines: string[] = [];
+
+/** Real adapters over the embedded services; a test swaps what it injects faults into. */
+export function testDeps(
+  embedded: Awaited<ReturnType<typeof startEmbedded>>,
+  queueUrl: string,
+  overrides: Partial<FullDeps> = {},
+): FullDeps & { scheduler: ReturnType<typeof recordingScheduler> } {
+  const config = loadConfig(
+    {
+      WEBHOOKS_TABLE_NAME: embedded.tables.webhooks,
+      DELIVERIES_TABLE_NAME: embedded.tables.deliveries,
+      DELIVERY_QUEUE_URL: queueUrl,
+      WEBHOOK_TIMEOUT_MS: "1000",
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
+    },
+    [],
+  );
+  const key = randomBytes(32);
+  const cipher = createAesGcmCipher(async () => key);
+  const clock = overrides.clock ?? { now: () => new Date() };
+  const scheduler = recordingScheduler();
+  return {
+    config,
+    clock,
+    webhooks: createDynamoWebhookStore(embedded.dynamoClient, embedded.tables.webhooks, cipher),
+    keys: createDynamoKeyStore(embedded.dynamoClient, embedded.tables.webhooks),
+    log: createDynamoDeliveryLog(embedded.dynamoClient, embedded.tables.deliveries, clock),
+    queue: createSqsDeliveryQueue(embedded.sqsClient, queueUrl),
+    scheduler,
+    sender: createHttpSender({ timeoutMs: 1000, allowPrivateTargets: true }),
+    guard: createTargetGuard({ allowPrivateTargets: true }),
+    ladder: parseRetryLadder(undefined),
+    userAgent: "LimePhone-Webhooks/test",
+    allowPrivateTargets: true,
+    logger: createLogger({ test: true }, (line) => logLines.push(line)),
+    ...overrides,
+  } as FullDeps & { scheduler: ReturnType<typeof recordingScheduler> };
+}
