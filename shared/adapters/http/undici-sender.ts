@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
-import { Agent } from "undici";
-import type { Readable } from "node:stream";
+import type { IncomingHttpHeaders } from "node:http";
+import { Agent, type Dispatcher } from "undici";
 import { RESPONSE_BODY_LIMIT, type AttemptErrorCode } from "../../domain/delivery.js";
 import type { HttpRequest, HttpSender, SendOutcome } from "../../ports/index.js";
 import { BLOCKED_ADDRESS, createGuardedLookup, literalHostReason, type Resolve } from "./address-guard.js";
@@ -37,6 +37,7 @@ const TLS_CODES = new Set([
 ]);
 
 interface ErrorLike {
+  name?: unknown;
   code?: unknown;
   syscall?: unknown;
   library?: unknown;
@@ -65,8 +66,7 @@ function codeOf(error: ErrorLike): string {
  * Maps a failure to the contract's attempt error. Messages are fixed sentences (plus an error
  * code), never the underlying message, which for parser errors can quote response bytes.
  */
-export function classifySendError(error: unknown, timedOut: boolean, timeoutMs: number): { code: AttemptErrorCode; message: string } {
-  if (timedOut) return { code: "timeout", message: `No response headers within ${timeoutMs} ms.` };
+function classifySendError(error: unknown, timeoutMs: number): { code: AttemptErrorCode; message: string } {
   const chain = errorChain(error);
   for (const link of chain) {
     const code = codeOf(link);
@@ -90,7 +90,8 @@ export function classifySendError(error: unknown, timedOut: boolean, timeoutMs: 
     if (code === "ECONNREFUSED") return { code: "connection_error", message: "The connection was refused." };
     if (code === "ECONNRESET" || code === "EPIPE") return { code: "connection_error", message: "The connection was reset by the peer." };
     if (code === "UND_ERR_SOCKET") return { code: "connection_error", message: "The connection closed before a complete response." };
-    if (code.startsWith("HPE_")) return { code: "connection_error", message: `The response is not valid HTTP (${code}).` };
+    // undici's HTTPParserError often has no code at all.
+    if (code.startsWith("HPE_") || link.name === "HTTPParserError") return { code: "connection_error", message: "The response is not valid HTTP." };
   }
   const firstCode = chain.map(codeOf).find((code) => code !== "");
   if (firstCode === undefined && chain.some((link) => typeof link.message === "string" && /certificate|\btls\b|\bssl\b/i.test(link.message))) {
@@ -110,39 +111,6 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Rec
   return headers;
 }
 
-/**
- * Reads at most RESPONSE_BODY_LIMIT bytes, waiting at most `waitMs`, then drops the rest of the
- * body (destroying the stream closes that socket rather than draining megabytes we would discard).
- */
-function readBodyPrefix(body: Readable, waitMs: number): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let ended = false;
-    let settled = false;
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (!ended) body.destroy();
-      resolve(decodePrefix(chunks, size));
-    };
-    const timer = setTimeout(finish, waitMs);
-    body.on("data", (chunk: Buffer) => {
-      if (settled) return;
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= RESPONSE_BODY_LIMIT) finish();
-    });
-    body.on("end", () => {
-      ended = true;
-      finish();
-    });
-    // Also receives the abort error of our own destroy(); a listener must exist either way.
-    body.on("error", finish);
-  });
-}
-
 function decodePrefix(chunks: Buffer[], size: number): string {
   if (chunks.length === 0) return "";
   const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
@@ -154,66 +122,133 @@ function failure(error: { code: AttemptErrorCode; message: string }, durationMs:
   return { ok: false, status: null, headers: null, body: null, durationMs, error };
 }
 
+/**
+ * One attempt, as a raw undici dispatch handler rather than `agent.request`: no response
+ * stream, no AbortSignal and no async-hooks resource per attempt, and the deadline settles
+ * the outcome on time even while the request still waits for its socket (undici only hands
+ * out the abort controller once the request is written).
+ */
+class AttemptHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private timer: NodeJS.Timeout;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string> | null = null;
+  private durationMs = 0;
+  private chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly start: number,
+    private readonly timeoutMs: number,
+    private readonly resolve: (outcome: SendOutcome) => void,
+  ) {
+    this.timer = setTimeout(() => this.onDeadline(), timeoutMs);
+  }
+
+  private elapsed(): number {
+    return Math.round(performance.now() - this.start);
+  }
+
+  private onDeadline(): void {
+    if (this.settled) return;
+    if (this.headers === null) {
+      this.settled = true;
+      this.resolve(failure({ code: "timeout", message: `No response headers within ${this.timeoutMs} ms.` }, this.elapsed()));
+      this.controller?.abort(new Error("The attempt's deadline passed."));
+      return;
+    }
+    this.finishBody(true);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // The deadline passed while the request was queued or connecting.
+    if (this.settled) controller.abort(new Error("The attempt's deadline passed."));
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // 1xx informational answers come before the real one.
+    if (this.settled || statusCode < 200) return;
+    this.durationMs = this.elapsed();
+    this.status = statusCode;
+    this.headers = flattenHeaders(headers);
+    // Headers are in on time; the body now gets a short wait of its own, never past the budget.
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onDeadline(), Math.max(0, Math.min(BODY_WAIT_LIMIT_MS, this.timeoutMs - this.durationMs)));
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size >= RESPONSE_BODY_LIMIT) this.finishBody(true);
+  }
+
+  onResponseEnd(): void {
+    if (!this.settled) this.finishBody(false);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    if (this.settled) return;
+    // Failing mid-body still leaves an answer whose headers came on time.
+    if (this.headers !== null) {
+      this.finishBody(false);
+      return;
+    }
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve(failure(classifySendError(error, this.timeoutMs), this.elapsed()));
+  }
+
+  /** Settles with the headers and what came of the body; `cut` drops the rest (closing that socket). */
+  private finishBody(cut: boolean): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    const { status, durationMs } = this;
+    const headers = this.headers!;
+    const body = decodePrefix(this.chunks, this.size);
+    this.chunks = [];
+    if (cut) this.controller?.abort(new Error("The rest of the response body is not read."));
+    if (status >= 200 && status < 300) this.resolve({ ok: true, status, headers, body, durationMs });
+    else this.resolve({ ok: false, status, headers, body, durationMs, error: { code: "http_status", message: `HTTP ${status}` } });
+  }
+}
+
 export function createHttpSender(options: HttpSenderOptions): HttpSender & { close(): Promise<void> } {
   const { timeoutMs, allowPrivateTargets } = options;
   // net skips the lookup hook for IP literals, so those are checked in send() instead.
   const lookup = !allowPrivateTargets || options.resolve ? createGuardedLookup({ resolve: options.resolve, allowPrivateTargets }) : undefined;
   // One pooled, keep-alive agent for every attempt: reusing sockets is most of the throughput.
   const agent = new Agent({
-    // Backstops only: the attempt's own deadline (below) spans connect and headers together.
+    // Backstops only: the attempt's own deadline spans queueing, connect and headers together.
     connect: lookup ? { timeout: timeoutMs, lookup } : { timeout: timeoutMs },
     headersTimeout: timeoutMs,
     ...(options.connections !== undefined ? { connections: options.connections } : {}),
   });
 
-  async function send(request: HttpRequest): Promise<SendOutcome> {
+  function send(request: HttpRequest): Promise<SendOutcome> {
     const start = performance.now();
-    const elapsed = () => Math.round(performance.now() - start);
-
     let url: URL;
     try {
       url = new URL(request.url);
     } catch {
-      return failure({ code: "connection_error", message: "The URL is not valid." }, elapsed());
+      return Promise.resolve(failure({ code: "connection_error", message: "The URL is not valid." }, 0));
     }
     if (!allowPrivateTargets) {
       const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
       if (literalHostReason(host) !== null) {
-        return failure({ code: "blocked_address", message: "The host is a non-public address." }, elapsed());
+        return Promise.resolve(failure({ code: "blocked_address", message: "The host is a non-public address." }, Math.round(performance.now() - start)));
       }
     }
-
-    const controller = new AbortController();
-    let timedOut = false;
-    const deadline = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-
-    let response: Awaited<ReturnType<Agent["request"]>>;
-    try {
-      response = await agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: "POST",
-        headers: request.headers,
-        body: request.body,
-        signal: controller.signal,
-      });
-    } catch (error) {
-      clearTimeout(deadline);
-      return failure(classifySendError(error, timedOut, timeoutMs), elapsed());
-    }
-    clearTimeout(deadline);
-    const durationMs = elapsed();
-
-    const status = response.statusCode;
-    const headers = flattenHeaders(response.headers);
-    const waitMs = Math.max(0, Math.min(BODY_WAIT_LIMIT_MS, timeoutMs - durationMs));
-    const body = await readBodyPrefix(response.body, waitMs);
-
-    if (status >= 200 && status < 300) return { ok: true, status, headers, body, durationMs };
-    return { ok: false, status, headers, body, durationMs, error: { code: "http_status", message: `HTTP ${status}` } };
+    return new Promise((resolve) => {
+      const attempt = new AttemptHandler(start, timeoutMs, resolve);
+      try {
+        agent.dispatch({ origin: url.origin, path: url.pathname + url.search, method: "POST", headers: request.headers, body: request.body }, attempt);
+      } catch (error) {
+        attempt.onResponseError(undefined, error as Error);
+      }
+    });
   }
 
   return {
