@@ -8,7 +8,7 @@ export interface ReceivedRequest {
   body: string;
 }
 
-export type Behaviour = (req: ReceivedRequest, res: ServerResponse, index: number) => void | Promise<void>;
+export type Behaviour = (req: ReceivedRequest, res: ServerResponse, index: number) => unknown;
 
 /** A real customer endpoint on 127.0.0.1:0 that records every request and answers as told. */
 export async function startReceiver(behaviour: Behaviour = (_, res) => res.end("ok")) {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
 import type { DeliveryMessage } from "../../domain/delivery.js";
-import type { RetryScheduler } from "../../ports/index.js";
+import type { Clock, RetryScheduler } from "../../ports/index.js";
 
 /**
  * The retry ladder on EventBridge Scheduler: each failed attempt becomes one one-time
@@ -19,6 +19,8 @@ export interface EventBridgeRetrySchedulerOptions {
   targetQueueArn: string;
   /** The role Scheduler assumes to call sqs:SendMessage on that queue (and nothing else). */
   roleArn: string;
+  /** Only to keep a late retry out of the past; the system clock unless a test injects one. */
+  clock?: Clock;
 }
 
 /**
@@ -56,16 +58,29 @@ export function atExpression(at: Date): string {
   return `at(${new Date(seconds).toISOString().slice(0, 19)})`;
 }
 
+/**
+ * A retry whose time has already passed — its record came back from SQS after a throttled
+ * CreateSchedule, 5.5 minutes later — is scheduled a second from now instead: a one-time
+ * schedule in the past is not something to rely on Scheduler to run.
+ */
+export const MIN_LEAD_MS = 1000;
+
+/** When the retry should run: as asked, or a second from now if that moment has already passed. */
+function dueTime(at: Date, now: Date): Date {
+  return at.getTime() < now.getTime() ? new Date(now.getTime() + MIN_LEAD_MS) : at;
+}
+
 const isNamed = (error: unknown, name: string) => error instanceof Error && error.name === name;
 
 export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedulerOptions): RetryScheduler {
   const { client, groupName, targetQueueArn, roleArn } = options;
+  const clock = options.clock ?? { now: () => new Date() };
   return {
     async schedule(message: DeliveryMessage, at: Date): Promise<void> {
       const command = new CreateScheduleCommand({
         Name: retryScheduleName(message.deliveryId, message.attempt),
         GroupName: groupName,
-        ScheduleExpression: atExpression(at),
+        ScheduleExpression: atExpression(dueTime(at, clock.now())),
         ScheduleExpressionTimezone: "UTC",
         FlexibleTimeWindow: { Mode: "OFF" },
         ActionAfterCompletion: "DELETE",

@@ -1,0 +1,52 @@
+import { Duration } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import type { RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import type { RetryScheduling } from "./retry-scheduling.js";
+import { ServiceFunction, type ServiceEnvironment } from "./service-function.js";
+
+/**
+ * 512 MB: I/O bound like ingest. 15 s: `POST .../test` makes one real attempt inside the
+ * request (5 s per attempt, plus DNS, TLS and the log writes), and deleting a number cancels
+ * every open delivery of up to 10 webhooks; still inside API Gateway's 30 s.
+ */
+export const MANAGEMENT_SIZING = { memorySize: 512, timeout: Duration.seconds(15) } as const;
+
+export interface ManagementFunctionProps {
+  readonly environment: ServiceEnvironment;
+  readonly logRetention: RetentionDays;
+  readonly webhooksTable: ITable;
+  readonly deliveriesTable: ITable;
+  readonly deliveryQueue: IQueue;
+  readonly secretsKey: IKey;
+  readonly retryScheduling: RetryScheduling;
+}
+
+/**
+ * The management API (numbers, webhooks, deliveries, health) and the `$default` route that
+ * answers the contract's 404. It encrypts new secrets (KMS data key), queues redeliveries and
+ * removes the pending retries of deleted or disabled webhooks.
+ */
+export class ManagementFunction extends Construct {
+  readonly service: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: ManagementFunctionProps) {
+    super(scope, id);
+    this.service = new ServiceFunction(this, "Api", {
+      entry: "functions/api/handler.ts",
+      description: "virtual-number-webhooks management API: numbers, webhooks, deliveries",
+      ...MANAGEMENT_SIZING,
+      environment: props.environment,
+      logRetention: props.logRetention,
+    });
+    const role = this.service.role;
+    props.webhooksTable.grantReadWriteData(role);
+    props.deliveriesTable.grantReadWriteData(role);
+    props.deliveryQueue.grant(role, "sqs:SendMessage");
+    props.retryScheduling.grantCancelRetries(role);
+    // Named actions, not grantEncryptDecrypt: that one adds kms:ReEncrypt* and kms:GenerateDataKey*.
+    props.secretsKey.grant(role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey");
+  }
+}

@@ -1,0 +1,86 @@
+import { fileURLToPath } from "node:url";
+import { RemovalPolicy, type Duration } from "aws-cdk-lib";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import type { EnvKey } from "../../shared/config.js";
+
+/** The repository root: entries, the lock file and tsconfig are found from here, whatever the cwd. */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The environment a function reads, by the names shared/config.ts parses (a typo fails to compile). */
+export type ServiceEnvironment = Partial<Record<EnvKey, string>>;
+
+/**
+ * How the AWS SDK reaches the function. Bundled, it is pinned to the lock file and
+ * tree-shaken into the one file the function loads; left to the runtime, the package is
+ * smaller but each import resolves through the runtime's node_modules, and the SDK version
+ * moves under us. The measurement behind the choice is in infra/ops-guide.md ("Bundling").
+ */
+export const BUNDLE_AWS_SDK = true;
+
+export interface ServiceFunctionProps {
+  /** Path of the handler module from the repository root, e.g. "functions/api/handler.ts". */
+  readonly entry: string;
+  readonly description: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  readonly environment: ServiceEnvironment;
+  readonly logRetention: RetentionDays;
+}
+
+/**
+ * One Lambda function as every function of the service is built: Node.js 24 on arm64,
+ * one minified ESM file with source maps, its own log group with a set retention, and its
+ * own role that starts with nothing but writing to that log group (no managed policies);
+ * each construct adds exactly the grants its function needs.
+ */
+export class ServiceFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, "Logs", { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    this.role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `Runs: ${props.description}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, "Function", {
+      entry: `${REPO_ROOT}${props.entry}`,
+      handler: "handler",
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      // No NODE_OPTIONS=--enable-source-maps: it lengthens every cold start and makes each read of
+      // an error's stack go through a 1.7 MB map (measured, infra/ops-guide.md), for stack traces
+      // our log lines never print. The .map ships in the package: a crash's trace maps offline.
+      environment: { ...(props.environment as Record<string, string>) },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: "node24",
+        minify: true,
+        sourceMap: true,
+        // Maps point at file names and lines only; the sources themselves stay out of the package.
+        sourcesContent: false,
+        mainFields: ["module", "main"],
+        // Some CommonJS dependencies call require(); ESM has none unless we make one.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        bundleAwsSDK: BUNDLE_AWS_SDK,
+        tsconfig: `${REPO_ROOT}tsconfig.json`,
+      },
+    });
+  }
+}
