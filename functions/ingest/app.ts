@@ -4,7 +4,7 @@ import { json, type ApiContext, type ApiEvent, type ApiResult, type RouteTable }
 import { ValidationError } from "../../shared/domain/errors.js";
 import { EventBatchSchema } from "../../shared/domain/events.js";
 import { emitMetrics } from "../../shared/logger.js";
-import type { IngestDeps } from "../../shared/composition/functions.js";
+import type { IngestDeps } from "../../shared/composition/ingest.js";
 import { ingestBatch, ingestEvent } from "../../shared/use-cases/ingest-events.js";
 
 const METRICS_NAMESPACE = "VirtualNumberWebhooks";

@@ -1,4 +1,4 @@
-import { ingestDeps } from "../../shared/composition/functions.js";
+import { ingestDeps } from "../../shared/composition/ingest.js";
 import { createIngestHandler } from "./app.js";
 
 export const handler = createIngestHandler(ingestDeps());

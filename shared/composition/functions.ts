@@ -1,4 +1,5 @@
 import { loadConfig, type Config } from "../config.js";
+// The ingest function has its own, smaller composition (./ingest.ts): no Scheduler, KMS or HTTP client in its bundle.
 import { createDynamoDeliveryLog } from "../adapters/aws/dynamo-delivery-log.js";
 import { createDynamoKeyStore } from "../adapters/aws/dynamo-key-store.js";
 import { createDynamoWebhookStore } from "../adapters/aws/dynamo-webhook-store.js";
@@ -7,33 +8,9 @@ import { createHttpSender } from "../adapters/http/undici-sender.js";
 import { createTargetGuard } from "../adapters/http/address-guard.js";
 import { logger } from "../logger.js";
 import type { Deps } from "../use-cases/deps.js";
-import type { SecretCipher } from "../ports/index.js";
 import { dynamoClient, sqsClient, systemClock } from "./clients.js";
 import { retryScheduler } from "./scheduler.js";
 import { secretCipher } from "./secrets.js";
-
-/** Ingest reads only subscriptions (no secrets) and never needs the data key. */
-const noCipher: SecretCipher = {
-  encrypt: () => Promise.reject(new Error("the ingest function holds no secrets key")),
-  decrypt: () => Promise.reject(new Error("the ingest function holds no secrets key")),
-};
-
-const userAgent = (config: Config) => `LimePhone-Webhooks/${config.SERVICE_VERSION}`;
-
-export type IngestDeps = Pick<Deps, "webhooks" | "log" | "queue" | "clock" | "keys" | "logger"> & { config: Config };
-
-export function ingestDeps(env: NodeJS.ProcessEnv = process.env): IngestDeps {
-  const config = loadConfig(env, ["WEBHOOKS_TABLE_NAME", "DELIVERIES_TABLE_NAME", "DELIVERY_QUEUE_URL"]);
-  return {
-    config,
-    clock: systemClock,
-    webhooks: createDynamoWebhookStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME, noCipher),
-    keys: createDynamoKeyStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
-    log: createDynamoDeliveryLog(dynamoClient(), config.DELIVERIES_TABLE_NAME),
-    queue: createSqsDeliveryQueue(sqsClient(), config.DELIVERY_QUEUE_URL),
-    logger,
-  };
-}
 
 const WORKER_ENV = [
   "WEBHOOKS_TABLE_NAME",
@@ -57,7 +34,7 @@ function fullDeps(config: Config): Deps & { config: Config } {
     sender: createHttpSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
     guard: createTargetGuard({ allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
     ladder: config.retryLadder,
-    userAgent: userAgent(config),
+    userAgent: `LimePhone-Webhooks/${config.SERVICE_VERSION}`,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     logger,
   };
