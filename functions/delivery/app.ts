@@ -18,8 +18,9 @@ const MessageSchema = z.object({
   event: EventNameSchema,
   payload: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
-  attempt: z.number().int().min(1),
+  generation: z.number().int().min(0).default(0),
   rung: z.number().int().min(1),
+  attempt: z.number().int().min(1),
 });
 
 class PoisonMessageError extends Error {}
@@ -70,6 +71,7 @@ export function createDeliveryHandler(deps: FullDeps) {
           duration_ms: a.durationMs,
           next_attempt_at: a.nextAttemptAt,
           duplicate: result.duplicate,
+          ...(result.applied ? {} : { late: true }),
         });
         emitMetrics(METRICS_NAMESPACE, { Function: "delivery" }, {
           AttemptLatency: { value: a.durationMs, unit: "Milliseconds" },

@@ -21,7 +21,12 @@ export interface Delivery {
   event: EventName;
   payload: EventPayload;
   status: DeliveryStatus;
+  /** Every attempt made, across ladders. */
   attemptCount: number;
+  /** Which ladder the delivery is on: 0, then +1 per redelivery. Messages of an older ladder are stale. */
+  generation: number;
+  /** Position of the last recorded attempt on the current ladder (0 before any). */
+  rung: number;
   createdAt: string;
   lastAttemptAt: string | null;
   nextAttemptAt: string | null;
@@ -29,7 +34,10 @@ export interface Delivery {
 }
 
 export interface Attempt {
+  /** Position in the delivery's log (1-based, across ladders); assigned in order when the log is read. */
   attempt: number;
+  generation: number;
+  rung: number;
   startedAt: string;
   durationMs: number;
   request: { url: string; headers: Record<string, string>; body: string };
@@ -41,8 +49,9 @@ export interface Attempt {
 /**
  * What travels on the delivery queue (and inside a retry schedule): everything the
  * worker needs to make one attempt without reading the event back.
- * `attempt` counts every attempt of the delivery (1-based, across redeliveries);
- * `rung` is the position on the current ladder (1-based).
+ * `generation` names the ladder (0, +1 per redelivery) and `rung` the position on it
+ * (1-based); together they identify the attempt. `attempt` is the planned overall number,
+ * for log lines only.
  */
 export interface DeliveryMessage {
   v: 1;
@@ -53,8 +62,14 @@ export interface DeliveryMessage {
   event: EventName;
   payload: EventPayload;
   createdAt: string;
-  attempt: number;
+  generation: number;
   rung: number;
+  attempt: number;
+}
+
+/** A retry schedule's identity within a delivery: unique per (ladder, rung). */
+export function scheduleSlot(generation: number, rung: number): number {
+  return generation * 1000 + rung;
 }
 
 export interface DeliveryView {

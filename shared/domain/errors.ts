@@ -77,10 +77,13 @@ export class RateLimitedError extends AppError {
 }
 
 export function zodDetails(error: ZodError, prefix = ""): ErrorDetail[] {
-  return error.issues.map((issue) => ({
-    path: [prefix, ...issue.path.map(String)].filter((p) => p !== "").join("."),
-    message: issue.message,
-  }));
+  const join = (path: readonly PropertyKey[]) => [prefix, ...path.map(String)].filter((p) => p !== "").join(".");
+  return error.issues.flatMap((issue) =>
+    // One detail per unknown field, at the field's own path, so a typo points at itself.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => ({ path: join([...issue.path, key]), message: "unknown field" }))
+      : [{ path: join(issue.path), message: issue.message }],
+  );
 }
 
 /** The contract's error body. */

@@ -63,15 +63,33 @@ export interface DeliveryLog {
   /** Gives a claim back when the ingest could not finish, so the sender's retry is not swallowed. */
   releaseEvent(eventId: string): Promise<void>;
   /**
-   * Writes attempt n of a delivery once (a conditional write keyed by delivery + attempt).
+   * Writes one attempt once: a conditional write keyed by (delivery, generation, rung).
    * When it is already there — the same queue message handled twice — nothing is
    * overwritten and the first record is answered with `duplicate: true`.
    */
   putAttempt(webhookId: string, deliveryId: string, attempt: Attempt): Promise<{ duplicate: boolean; recorded: Attempt }>;
-  /** Writes the delivery's state unless the stored one already counts as many attempts or more. */
-  putDelivery(delivery: Delivery): Promise<boolean>;
-  /** Sets a new status when the current one is among `from`; false otherwise. */
-  transition(webhookId: string, deliveryId: string, from: readonly DeliveryStatus[], patch: Pick<Delivery, "status" | "nextAttemptAt">): Promise<boolean>;
+  /**
+   * Applies an attempt's outcome to the delivery (creating it on its first attempt) and
+   * counts the attempt — only while the delivery is still on that ladder, still open and
+   * not already past that rung. false when the delivery has moved on (canceled,
+   * redelivered, or this outcome already applied).
+   */
+  recordOutcome(delivery: Delivery, outcome: Pick<Delivery, "status" | "lastAttemptAt" | "nextAttemptAt">): Promise<boolean>;
+  /** Counts an attempt whose outcome no longer applies (its ladder was canceled while it was in flight). */
+  countAttempt(webhookId: string, deliveryId: string): Promise<void>;
+  /** Creates the delivery as given unless it exists (canceled before any attempt). */
+  createDelivery(delivery: Delivery): Promise<boolean>;
+  /**
+   * Sets a new status when the current one is among `from`; with newLadder, also starts
+   * the next generation at rung 0. Answers the delivery as it now is, or null.
+   */
+  transition(
+    webhookId: string,
+    deliveryId: string,
+    from: readonly DeliveryStatus[],
+    patch: Pick<Delivery, "status" | "nextAttemptAt">,
+    options?: { newLadder?: boolean },
+  ): Promise<Delivery | null>;
   getDelivery(webhookId: string, deliveryId: string): Promise<Delivery | null>;
   listAttempts(webhookId: string, deliveryId: string): Promise<Attempt[]>;
   listDeliveries(webhookId: string, query: { status?: DeliveryStatus; event?: EventName; limit: number; cursor?: string }): Promise<DeliveryPage>;
@@ -85,10 +103,10 @@ export interface DeliveryQueue {
 }
 
 export interface RetryScheduler {
-  /** Idempotent per (delivery, attempt): scheduling the same attempt twice is harmless. */
+  /** Idempotent per (delivery, generation, rung): scheduling the same attempt twice is harmless. */
   schedule(message: DeliveryMessage, at: Date): Promise<void>;
-  /** Removes a pending schedule; a missing one is fine. */
-  cancel(deliveryId: string, attempt: number): Promise<void>;
+  /** Removes a pending schedule (slot: scheduleSlot(generation, rung) of the attempt it would make); a missing one is fine. */
+  cancel(deliveryId: string, slot: number): Promise<void>;
 }
 
 export interface HttpRequest {

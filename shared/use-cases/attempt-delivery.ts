@@ -4,7 +4,7 @@ import type { Deps } from "./deps.js";
 import { sendAttempt } from "./send-attempt.js";
 
 export type AttemptResult =
-  | { kind: "attempted"; status: DeliveryStatus; attempt: Attempt; duplicate: boolean }
+  | { kind: "attempted"; status: DeliveryStatus; attempt: Attempt; duplicate: boolean; applied: boolean }
   | { kind: "canceled" }
   | { kind: "stale"; reason: string };
 
@@ -24,22 +24,25 @@ function nextMessage(message: DeliveryMessage): DeliveryMessage {
  * an outcome (logged, retried on the ladder); a store or scheduler failure is thrown so
  * the queue redelivers the message — nothing is swallowed.
  *
- * Idempotent per (delivery, attempt): the attempt record is a conditional write; a
- * second run of the same message finds it, re-applies the first outcome (delivery state,
- * retry schedule — both idempotent) and adds nothing.
+ * An attempt is identified by (delivery, generation, rung): its record is a conditional
+ * write, so a second run of the same message adds nothing and only re-applies what a
+ * crash may have left undone (the delivery's state, the retry schedule — both idempotent).
+ * An attempt that was in flight when its ladder was canceled or replaced is logged and
+ * counted, but changes nothing else.
  */
 export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage): Promise<AttemptResult> {
+  const generation = message.generation ?? 0;
   // First attempts are the hot path and skip this read; retries and redeliveries check
-  // that the delivery still wants this attempt (not canceled, not already made).
+  // that the delivery still wants this attempt (same ladder, still open, rung not made).
   let existing: Delivery | null = null;
-  if (message.attempt > 1) {
+  if (message.rung > 1 || generation > 0) {
     existing = await deps.log.getDelivery(message.webhookId, message.deliveryId);
-    if (existing && (!OPEN_STATUSES.includes(existing.status) || existing.attemptCount >= message.attempt)) {
-      if (existing.status === "retrying" && existing.attemptCount === message.attempt && existing.nextAttemptAt) {
+    if (existing && (existing.generation !== generation || !OPEN_STATUSES.includes(existing.status) || existing.rung >= message.rung)) {
+      if (existing.generation === generation && existing.status === "retrying" && existing.rung === message.rung && existing.nextAttemptAt) {
         // This attempt was recorded but its retry may not have been scheduled before a crash.
         await deps.scheduler.schedule(nextMessage(message), new Date(existing.nextAttemptAt));
       }
-      return { kind: "stale", reason: `delivery is ${existing.status} after ${existing.attemptCount} attempts` };
+      return { kind: "stale", reason: `delivery is ${existing.status} at ladder ${existing.generation} rung ${existing.rung}` };
     }
   }
 
@@ -51,7 +54,9 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     event: message.event,
     payload: message.payload,
     status: "pending",
-    attemptCount: message.attempt - 1,
+    attemptCount: 0,
+    generation,
+    rung: 0,
     createdAt: message.createdAt,
     lastAttemptAt: null,
     nextAttemptAt: null,
@@ -62,7 +67,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   const webhook = await deps.webhooks.getWebhook(message.virtualNumber, message.webhookId);
   if (!webhook || !webhook.enabled) {
     if (existing) await deps.log.transition(message.webhookId, message.deliveryId, OPEN_STATUSES, { status: "canceled", nextAttemptAt: null });
-    else await deps.log.putDelivery({ ...base, status: "canceled" });
+    else await deps.log.createDelivery({ ...base, status: "canceled" });
     return { kind: "canceled" };
   }
 
@@ -71,17 +76,22 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   const retryAt = ok ? null : nextAttemptAt(deps.ladder, message.rung, deps.clock.now());
   const { duplicate, recorded } = await deps.log.putAttempt(message.webhookId, message.deliveryId, {
     ...attempt,
+    generation,
+    rung: message.rung,
     nextAttemptAt: retryAt ? retryAt.toISOString() : null,
   });
 
   const status = stateAfter(recorded);
-  await deps.log.putDelivery({
-    ...base,
-    status,
-    attemptCount: message.attempt,
-    lastAttemptAt: recorded.startedAt,
-    nextAttemptAt: recorded.nextAttemptAt,
-  });
-  if (recorded.nextAttemptAt) await deps.scheduler.schedule(nextMessage(message), new Date(recorded.nextAttemptAt));
-  return { kind: "attempted", status, attempt: recorded, duplicate };
+  const outcome = { status, lastAttemptAt: recorded.startedAt, nextAttemptAt: recorded.nextAttemptAt };
+  let applied = await deps.log.recordOutcome({ ...base, generation, rung: message.rung }, outcome);
+  if (!applied && duplicate) {
+    // The first run may have applied it and crashed before scheduling: schedule again if it still stands.
+    const now = await deps.log.getDelivery(message.webhookId, message.deliveryId);
+    applied = !!now && now.generation === generation && now.rung === message.rung && now.status === status;
+  } else if (!applied) {
+    // Its ladder was canceled or replaced while it was in flight: log and count it, nothing more.
+    await deps.log.countAttempt(message.webhookId, message.deliveryId);
+  }
+  if (applied && recorded.nextAttemptAt) await deps.scheduler.schedule(nextMessage(message), new Date(recorded.nextAttemptAt));
+  return { kind: "attempted", status, attempt: recorded, duplicate, applied };
 }

@@ -35,8 +35,9 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
       event: payload.event,
       payload,
       createdAt,
-      attempt: 1,
+      generation: 0,
       rung: 1,
+      attempt: 1,
     }));
   return { result: { event_id: id, deliveries: messages.length }, claimId: eventId ?? null, messages };
 }

@@ -41,9 +41,9 @@ export async function redeliver(
   if (OPEN_STATUSES.includes(delivery.status)) throw new InvalidStateError(`The delivery is still ${delivery.status}.`);
   if (!webhook.enabled) throw new InvalidStateError("The webhook is disabled; enable it to redeliver.");
   const now = deps.clock.now().toISOString();
-  if (!(await deps.log.transition(webhookId, deliveryId, ["succeeded", "failed", "canceled"], { status: "pending", nextAttemptAt: now }))) {
-    throw new InvalidStateError("The delivery changed state; fetch it and try again.");
-  }
+  // A new ladder (generation): messages and retries of the old one become stale.
+  const started = await deps.log.transition(webhookId, deliveryId, ["succeeded", "failed", "canceled"], { status: "pending", nextAttemptAt: now }, { newLadder: true });
+  if (!started) throw new InvalidStateError("The delivery changed state; fetch it and try again.");
   const message: DeliveryMessage = {
     v: 1,
     deliveryId,
@@ -53,15 +53,16 @@ export async function redeliver(
     event: delivery.event,
     payload: delivery.payload,
     createdAt: delivery.createdAt,
-    attempt: delivery.attemptCount + 1,
+    generation: started.generation,
     rung: 1,
+    attempt: started.attemptCount + 1,
   };
   try {
     await deps.queue.send([message]);
   } catch (error) {
-    // Put the delivery back as it was rather than leave it pending with nothing queued.
-    await deps.log.transition(webhookId, deliveryId, ["pending"], { status: delivery.status, nextAttemptAt: delivery.nextAttemptAt }).catch(() => undefined);
+    // Leave it failed rather than pending with nothing queued; the caller can redeliver again.
+    await deps.log.transition(webhookId, deliveryId, ["pending"], { status: "failed", nextAttemptAt: null }).catch(() => undefined);
     throw error;
   }
-  return deliveryView({ ...delivery, status: "pending", nextAttemptAt: now });
+  return deliveryView(started);
 }

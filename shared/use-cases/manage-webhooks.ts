@@ -107,22 +107,27 @@ export async function testWebhook(
   const deliveryId = newDeliveryId(now.getTime());
   const payload = sampleEvent(input.event, number, now);
   const { ok, attempt } = await sendAttempt(deps, webhook, { deliveryId, event: input.event, payload, attempt: 1, rung: 1 });
-  const recorded = { ...attempt, nextAttemptAt: null };
+  const recorded = { ...attempt, generation: 0, rung: 1, nextAttemptAt: null };
   await deps.log.putAttempt(webhookId, deliveryId, recorded);
-  await deps.log.putDelivery({
-    id: deliveryId,
-    webhookId,
-    virtualNumber: number,
-    eventId: newEventId(now.getTime()),
-    event: input.event,
-    payload,
-    status: ok ? "succeeded" : "failed",
-    attemptCount: 1,
-    createdAt: now.toISOString(),
-    lastAttemptAt: recorded.startedAt,
-    nextAttemptAt: null,
-    test: true,
-  });
+  await deps.log.recordOutcome(
+    {
+      id: deliveryId,
+      webhookId,
+      virtualNumber: number,
+      eventId: newEventId(now.getTime()),
+      event: input.event,
+      payload,
+      status: "pending",
+      attemptCount: 0,
+      generation: 0,
+      rung: 1,
+      createdAt: now.toISOString(),
+      lastAttemptAt: null,
+      nextAttemptAt: null,
+      test: true,
+    },
+    { status: ok ? "succeeded" : "failed", lastAttemptAt: recorded.startedAt, nextAttemptAt: null },
+  );
   return {
     delivery_id: deliveryId,
     status: ok ? ("succeeded" as const) : ("failed" as const),

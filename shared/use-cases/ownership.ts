@@ -1,6 +1,7 @@
 import { NotFoundError } from "../domain/errors.js";
 import type { Principal } from "../domain/keys.js";
 import type { Webhook } from "../domain/webhook.js";
+import { scheduleSlot } from "../domain/delivery.js";
 import type { Deps } from "./deps.js";
 
 /**
@@ -26,7 +27,7 @@ export async function cancelOpenDeliveries(deps: Pick<Deps, "log" | "scheduler" 
     open.map(async (d) => {
       await deps.log.transition(webhookId, d.id, ["pending", "retrying"], { status: "canceled", nextAttemptAt: null });
       // The worker re-checks the webhook at every attempt, so a schedule that survives this still sends nothing.
-      await deps.scheduler.cancel(d.id, d.attemptCount + 1).catch((error) =>
+      await deps.scheduler.cancel(d.id, scheduleSlot(d.generation, d.rung + 1)).catch((error) =>
         deps.logger.warn("could not delete a retry schedule", { delivery_id: d.id, webhook_id: webhookId, error }),
       );
     }),

@@ -23,7 +23,7 @@ export async function sendAttempt(
   deps: Pick<Deps, "sender" | "clock" | "userAgent">,
   webhook: Webhook,
   input: AttemptInput,
-): Promise<{ ok: boolean; attempt: Omit<Attempt, "nextAttemptAt"> }> {
+): Promise<{ ok: boolean; attempt: Omit<Attempt, "nextAttemptAt" | "generation" | "rung"> }> {
   const started = deps.clock.now();
   const body = JSON.stringify(deliveredBody(input.payload, webhook.include));
   const signed = signDelivery(liveSecrets(webhook, started), input.deliveryId, Math.floor(started.getTime() / 1000), body);

@@ -7,6 +7,7 @@ import { newDeliveryId } from "../../shared/domain/ids.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 import { createWebhook, updateWebhook } from "../../shared/use-cases/manage-webhooks.js";
+import { getDelivery, redeliver } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
 import { manualClock, startEmbedded } from "../support/embedded.js";
 import { logLines, testDeps } from "../support/deps.js";
@@ -46,6 +47,7 @@ async function setup(deps: ReturnType<typeof testDeps>, url: string, extra: Reco
     event: "sms_received",
     payload: { ...payload, virtual_number: number },
     createdAt: new Date().toISOString(),
+    generation: 0,
     attempt: 1,
     rung: 1,
   };
@@ -134,8 +136,9 @@ describe("the delivery worker over DynamoDB Local", () => {
     const { webhook, message } = await setup(deps, receiver.url);
     const first = await attemptDelivery(deps, message);
     const second = await attemptDelivery(deps, message);
-    expect(first).toMatchObject({ kind: "attempted", duplicate: false, status: "retrying" });
+    expect(first).toMatchObject({ kind: "attempted", duplicate: false, status: "retrying", applied: true });
     expect(second).toMatchObject({ kind: "attempted", duplicate: true, status: "retrying" });
+    expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ attemptCount: 1, rung: 1 });
     expect(await deps.log.listAttempts(webhook.id, message.deliveryId)).toHaveLength(1);
     // Both runs ask for the same schedule; the deterministic name makes the second a no-op.
     expect(deps.scheduler.live.size).toBe(1);
@@ -150,7 +153,65 @@ describe("the delivery worker over DynamoDB Local", () => {
     await updateWebhook(deps, principal, number, webhook.id, { enabled: false });
     expect(await attemptDelivery(deps, message)).toEqual({ kind: "canceled" });
     expect(receiver.requests).toHaveLength(0);
-    expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ status: "canceled", attemptCount: 0 });
+    expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ status: "canceled", attemptCount: 0, rung: 0 });
+    await receiver.close();
+  });
+
+  it("logs and counts an attempt in flight when its ladder was canceled and replaced, without letting it change the delivery", async () => {
+    // Arrange: attempt 1 fails; attempt 2 is slow and still in flight when the webhook is
+    // disabled, enabled again and the delivery redelivered.
+    let release: () => void = () => undefined;
+    const receiver = await startReceiver(async (_, res, i) => {
+      if (i === 1) await new Promise<void>((r) => (release = r));
+      res.statusCode = i === 2 ? 200 : 500;
+      res.end();
+    });
+    const deps = testDeps(embedded, queueUrl);
+    const { number, principal, webhook, message } = await setup(deps, receiver.url);
+    await attemptDelivery(deps, message);
+    const retry = deps.scheduler.calls[0]!.message;
+    const inFlight = attemptDelivery(deps, retry);
+    await receiver.waitFor(2);
+    // Act
+    await updateWebhook(deps, principal, number, webhook.id, { enabled: false });
+    await updateWebhook(deps, principal, number, webhook.id, { enabled: true });
+    const view = await redeliver(deps, principal, number, webhook.id, message.deliveryId);
+    const fresh = { ...retry, generation: 1, rung: 1, attempt: view.attempt_count + 1 };
+    release();
+    const late = await inFlight;
+    const redelivered = await attemptDelivery(deps, fresh);
+    // Assert
+    expect(late).toMatchObject({ kind: "attempted", status: "retrying", applied: false });
+    expect(redelivered).toMatchObject({ kind: "attempted", status: "succeeded", applied: true });
+    // Only the first ladder's retry was ever scheduled (and canceled); the late attempt scheduled nothing.
+    expect(deps.scheduler.calls).toHaveLength(1);
+    expect(deps.scheduler.live.size).toBe(0);
+    const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
+    expect(shown).toMatchObject({ status: "succeeded", attempt_count: 3 });
+    expect(shown.attempts.map((a) => [a.attempt, a.response?.status])).toEqual([
+      [1, 500],
+      [2, 500],
+      [3, 200],
+    ]);
+    expect(receiver.requests.map((r) => r.headers["x-limephone-attempt"])).toEqual(["1", "2", "1"]);
+    await receiver.close();
+  });
+
+  it("does not resurrect a canceled delivery when a stale retry of its ladder arrives", async () => {
+    const receiver = await startReceiver((_, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    const deps = testDeps(embedded, queueUrl);
+    const { number, principal, webhook, message } = await setup(deps, receiver.url);
+    await attemptDelivery(deps, message);
+    await updateWebhook(deps, principal, number, webhook.id, { enabled: false });
+    await updateWebhook(deps, principal, number, webhook.id, { enabled: true });
+    expect(deps.scheduler.canceled).toEqual([`${message.deliveryId}-2`]);
+    const result = await attemptDelivery(deps, deps.scheduler.calls[0]!.message);
+    expect(result.kind).toBe("stale");
+    expect(receiver.requests).toHaveLength(1);
+    expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ status: "canceled", attemptCount: 1 });
     await receiver.close();
   });
 

@@ -99,13 +99,15 @@ describe("stores over DynamoDB Local", () => {
       eventId: "e",
       payload: call("+15550000000") as never,
       attemptCount: 1,
+      generation: 0,
+      rung: 1,
       createdAt: new Date().toISOString(),
       lastAttemptAt: null,
       nextAttemptAt: null,
       test: false,
     };
     for (let i = 0; i < 7; i++) {
-      await deps.log.putDelivery({ ...base, id: `dlv_${String(i).padStart(3, "0")}`, status: i % 2 ? "failed" : "succeeded", event: i < 5 ? "incoming_call" : "sms_sent" });
+      await deps.log.createDelivery({ ...base, id: `dlv_${String(i).padStart(3, "0")}`, status: i % 2 ? "failed" : "succeeded", event: i < 5 ? "incoming_call" : "sms_sent" });
     }
     const page1 = await deps.log.listDeliveries(webhookId, { limit: 3 });
     expect(page1.items.map((d) => d.id)).toEqual(["dlv_006", "dlv_005", "dlv_004"]);

@@ -8,7 +8,7 @@ import { createTargetGuard } from "../../shared/adapters/http/address-guard.js";
 import { loadConfig } from "../../shared/config.js";
 import { parseRetryLadder } from "../../shared/domain/retry-ladder.js";
 import { createLogger } from "../../shared/logger.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import { scheduleSlot, type DeliveryMessage } from "../../shared/domain/delivery.js";
 import type { RetryScheduler } from "../../shared/ports/index.js";
 import type { FullDeps } from "../../shared/composition/functions.js";
 import type { startEmbedded } from "./embedded.js";
@@ -25,12 +25,12 @@ export function recordingScheduler(): RetryScheduler & { calls: { message: Deliv
     canceled,
     async schedule(message, at) {
       calls.push({ message, at });
-      const name = `${message.deliveryId}-${message.attempt}`;
+      const name = `${message.deliveryId}-${scheduleSlot(message.generation ?? 0, message.rung)}`;
       if (!live.has(name)) live.set(name, { message, at });
     },
-    async cancel(deliveryId, attempt) {
-      canceled.push(`${deliveryId}-${attempt}`);
-      live.delete(`${deliveryId}-${attempt}`);
+    async cancel(deliveryId, slot) {
+      canceled.push(`${deliveryId}-${slot}`);
+      live.delete(`${deliveryId}-${slot}`);
     },
   };
 }

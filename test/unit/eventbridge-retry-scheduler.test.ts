@@ -36,6 +36,7 @@ const message: DeliveryMessage = {
     call_status: "missed",
   } as DeliveryMessage["payload"],
   createdAt: "2025-01-30T14:00:01.000Z",
+  generation: 0,
   attempt: 2,
   rung: 2,
 };
@@ -110,17 +111,17 @@ describe("EventBridge retry scheduler", () => {
     expect(client.commandCalls(CreateScheduleCommand)[0]!.args[0].input.ScheduleExpression).toBe("at(2025-01-30T14:00:03)");
   });
 
-  it("names the schedule after the delivery and the attempt, so each attempt gets its own", async () => {
+  it("names the schedule after the delivery, its ladder and the rung, so each attempt gets its own", async () => {
     // Arrange
     client.on(CreateScheduleCommand).resolves({});
 
     // Act
-    await scheduler.schedule({ ...message, attempt: 3 }, new Date("2025-01-30T14:06:00Z"));
-    await scheduler.schedule({ ...message, attempt: 4 }, new Date("2025-01-30T14:21:00Z"));
+    await scheduler.schedule({ ...message, attempt: 3, rung: 3 }, new Date("2025-01-30T14:06:00Z"));
+    await scheduler.schedule({ ...message, attempt: 9, rung: 2, generation: 1 }, new Date("2025-01-30T14:21:00Z"));
 
     // Assert
     const names = client.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input.Name);
-    expect(names).toStrictEqual(["retry-dlv_01JKQ3V9ZB8C3M2X4Y5Z6A7B8C-3", "retry-dlv_01JKQ3V9ZB8C3M2X4Y5Z6A7B8C-4"]);
+    expect(names).toStrictEqual(["retry-dlv_01JKQ3V9ZB8C3M2X4Y5Z6A7B8C-3", "retry-dlv_01JKQ3V9ZB8C3M2X4Y5Z6A7B8C-1002"]);
   });
 
   it("treats ConflictException as already scheduled, so a redelivered queue message is harmless", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deliveredBody, EVENT_NAMES, EventSchema, sampleEvent } from "../../shared/domain/events.js";
+import { zodDetails } from "../../shared/domain/errors.js";
 
 const base = { virtual_number: "+15551234567", timestamp: "2025-01-30T14:00:00Z" };
 
@@ -45,6 +46,16 @@ describe("event schemas", () => {
     ["a call_id over 128 chars", { ...seedExamples[0], call_id: "c".repeat(129) }, "call_id"],
   ])("rejects %s", (_, value, path) => {
     expect(issuePaths(value)).toContain(path);
+  });
+
+  it("points each unknown field's error at the field itself", () => {
+    const error = EventSchema.safeParse({ ...seedExamples[0], caller_nubmer: "+1", customer: { name: "A", age: 3 } }).error!;
+    expect(zodDetails(error, "events.4")).toEqual(
+      expect.arrayContaining([
+        { path: "events.4.caller_nubmer", message: "unknown field" },
+        { path: "events.4.customer.age", message: "unknown field" },
+      ]),
+    );
   });
 
   it("delivers the event without event_id and without the groups left out of include", () => {

@@ -54,7 +54,7 @@ export function jsonBody(routes: RouteTable): Mw {
       if (bytes > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
       if (route.body === "none") return;
       const type = (header(request.event, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-      if (type !== "application/json" && !type.endsWith("+json")) throw new UnsupportedMediaTypeError();
+      if (type !== "application/json") throw new UnsupportedMediaTypeError();
       const text = request.event.isBase64Encoded ? Buffer.from(raw, "base64").toString("utf8") : raw;
       try {
         request.context.body = JSON.parse(text);

@@ -19,7 +19,9 @@ const orNull = (s: string | null): AttributeValue => (s === null ? { NULL: true 
 const str = (v: AttributeValue | undefined): string | null => v?.S ?? null;
 
 const deliveryKey = (webhookId: string, deliveryId: string) => ({ pk: S(`WH#${webhookId}`), sk: S(`D#${deliveryId}`) });
-const attemptSk = (deliveryId: string, n: number) => `A#${deliveryId}#${String(n).padStart(5, "0")}`;
+/** Attempts sort by ladder, then rung: the log's order. */
+const attemptSk = (deliveryId: string, generation: number, rung: number) =>
+  `A#${deliveryId}#${String(generation).padStart(4, "0")}#${String(rung).padStart(3, "0")}`;
 const expiry = (from: Date) => Math.floor(from.getTime() / 1000) + LOG_RETENTION_S;
 
 /*
@@ -38,6 +40,8 @@ function deliveryItem(d: Delivery, now: Date): Record<string, AttributeValue> {
     payload: S(JSON.stringify(d.payload)),
     status: S(d.status),
     attempt_count: N(d.attemptCount),
+    generation: N(d.generation),
+    rung: N(d.rung),
     created_at: S(d.createdAt),
     last_attempt_at: orNull(d.lastAttemptAt),
     next_attempt_at: orNull(d.nextAttemptAt),
@@ -56,6 +60,8 @@ function deliveryFromItem(item: Record<string, AttributeValue>): Delivery {
     payload: JSON.parse(item.payload!.S!),
     status: item.status!.S! as Delivery["status"],
     attemptCount: Number(item.attempt_count!.N),
+    generation: Number(item.generation?.N ?? 0),
+    rung: Number(item.rung?.N ?? 0),
     createdAt: item.created_at!.S!,
     lastAttemptAt: str(item.last_attempt_at),
     nextAttemptAt: str(item.next_attempt_at),
@@ -66,8 +72,10 @@ function deliveryFromItem(item: Record<string, AttributeValue>): Delivery {
 function attemptItem(webhookId: string, deliveryId: string, a: Attempt, now: Date): Record<string, AttributeValue> {
   return {
     pk: S(`WH#${webhookId}`),
-    sk: S(attemptSk(deliveryId, a.attempt)),
+    sk: S(attemptSk(deliveryId, a.generation, a.rung)),
     attempt: N(a.attempt),
+    generation: N(a.generation),
+    rung: N(a.rung),
     started_at: S(a.startedAt),
     duration_ms: N(a.durationMs),
     request: S(JSON.stringify(a.request)),
@@ -81,6 +89,8 @@ function attemptItem(webhookId: string, deliveryId: string, a: Attempt, now: Dat
 function attemptFromItem(item: Record<string, AttributeValue>): Attempt {
   return {
     attempt: Number(item.attempt!.N),
+    generation: Number(item.generation?.N ?? 0),
+    rung: Number(item.rung?.N ?? 0),
     startedAt: item.started_at!.S!,
     durationMs: Number(item.duration_ms!.N),
     request: JSON.parse(item.request!.S!),
@@ -148,20 +158,43 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
         const old = (e as { Item?: Record<string, AttributeValue> }).Item;
         if (old) return { duplicate: true, recorded: attemptFromItem(old) };
         const out = await client.send(
-          new GetItemCommand({ TableName: tableName, Key: { pk: S(`WH#${webhookId}`), sk: S(attemptSk(deliveryId, attempt.attempt)) }, ConsistentRead: true }),
+          new GetItemCommand({
+            TableName: tableName,
+            Key: { pk: S(`WH#${webhookId}`), sk: S(attemptSk(deliveryId, attempt.generation, attempt.rung)) },
+            ConsistentRead: true,
+          }),
         );
         return { duplicate: true, recorded: out.Item ? attemptFromItem(out.Item) : attempt };
       }
     },
 
-    async putDelivery(delivery) {
+    async recordOutcome(delivery, outcome) {
+      const item = deliveryItem({ ...delivery, ...outcome }, clock.now());
+      // Every attribute is SET (so the first attempt creates the item) except the counter, which is ADDed.
+      const { pk: _pk, sk: _sk, attempt_count: _count, ...fields } = item;
+      const names: Record<string, string> = {};
+      const values: Record<string, AttributeValue> = {
+        ":one": N(1),
+        ":gen": N(delivery.generation),
+        ":rung": N(delivery.rung),
+        ":pending": S("pending"),
+        ":retrying": S("retrying"),
+      };
+      const sets = Object.entries(fields).map(([k, v], i) => {
+        names[`#f${i}`] = k;
+        values[`:f${i}`] = v;
+        return `#f${i} = :f${i}`;
+      });
       try {
         await client.send(
-          new PutItemCommand({
+          new UpdateItemCommand({
             TableName: tableName,
-            Item: deliveryItem(delivery, clock.now()),
-            ConditionExpression: "attribute_not_exists(pk) OR attempt_count < :n",
-            ExpressionAttributeValues: { ":n": N(delivery.attemptCount) },
+            Key: deliveryKey(delivery.webhookId, delivery.id),
+            UpdateExpression: `SET ${sets.join(", ")} ADD attempt_count :one`,
+            ConditionExpression:
+              "attribute_not_exists(pk) OR (#gen = :gen AND #rung < :rung AND #st IN (:pending, :retrying))",
+            ExpressionAttributeNames: { ...names, "#gen": "generation", "#rung": "rung", "#st": "status" },
+            ExpressionAttributeValues: values,
           }),
         );
         return true;
@@ -171,27 +204,60 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
       }
     },
 
-    async transition(webhookId, deliveryId, from, patch) {
+    async countAttempt(webhookId, deliveryId) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: deliveryKey(webhookId, deliveryId),
+          UpdateExpression: "ADD attempt_count :one",
+          ConditionExpression: "attribute_exists(pk)",
+          ExpressionAttributeValues: { ":one": N(1) },
+        }),
+      ).catch((e) => {
+        if (!isConditionFailed(e)) throw e;
+      });
+    },
+
+    async createDelivery(delivery) {
+      try {
+        await client.send(
+          new PutItemCommand({ TableName: tableName, Item: deliveryItem(delivery, clock.now()), ConditionExpression: "attribute_not_exists(pk)" }),
+        );
+        return true;
+      } catch (e) {
+        if (isConditionFailed(e)) return false;
+        throw e;
+      }
+    },
+
+    async transition(webhookId, deliveryId, from, patch, options = {}) {
       const values: Record<string, AttributeValue> = {
         ":status": S(patch.status),
         ":next": orNull(patch.nextAttemptAt),
         ":exp": N(expiry(clock.now())),
       };
       from.forEach((s, i) => (values[`:from${i}`] = S(s)));
+      let update = "SET #status = :status, next_attempt_at = :next, expires_at = :exp";
+      if (options.newLadder) {
+        update += ", rung = :zero ADD generation :one";
+        values[":zero"] = N(0);
+        values[":one"] = N(1);
+      }
       try {
-        await client.send(
+        const out = await client.send(
           new UpdateItemCommand({
             TableName: tableName,
             Key: deliveryKey(webhookId, deliveryId),
-            UpdateExpression: "SET #status = :status, next_attempt_at = :next, expires_at = :exp",
+            UpdateExpression: update,
             ConditionExpression: `attribute_exists(pk) AND #status IN (${from.map((_, i) => `:from${i}`).join(", ")})`,
             ExpressionAttributeNames: { "#status": "status" },
             ExpressionAttributeValues: values,
+            ReturnValues: "ALL_NEW",
           }),
         );
-        return true;
+        return out.Attributes ? deliveryFromItem(out.Attributes) : null;
       } catch (e) {
-        if (isConditionFailed(e)) return false;
+        if (isConditionFailed(e)) return null;
         throw e;
       }
     },
@@ -217,7 +283,8 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
         for (const item of out.Items ?? []) attempts.push(attemptFromItem(item));
         start = out.LastEvaluatedKey;
       } while (start);
-      return attempts;
+      // The log numbers attempts in the order they were made, across ladders.
+      return attempts.map((a, i) => ({ ...a, attempt: i + 1 }));
     },
 
     async listDeliveries(webhookId, query) {

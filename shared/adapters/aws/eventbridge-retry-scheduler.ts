@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
-import type { DeliveryMessage } from "../../domain/delivery.js";
+import { scheduleSlot, type DeliveryMessage } from "../../domain/delivery.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
 
 /**
@@ -34,17 +34,18 @@ const NAME_MAX = 64;
 const NAME_SAFE = /^[0-9A-Za-z_.-]+$/;
 
 /**
- * The schedule's name, a pure function of (delivery, attempt): creating it twice hits
+ * The schedule's name, a pure function of (delivery, slot) — the slot is
+ * scheduleSlot(generation, rung) of the attempt it makes: creating it twice hits
  * ConflictException instead of scheduling the attempt twice, and cancel can find it
- * without a lookup. Readable (`retry-<delivery id>-<attempt>`) when the id is safe and short
- * enough, so ops can find a delivery's schedule in the console; otherwise a hash of the id.
+ * without a lookup. Readable (`retry-<delivery id>-<slot>`, slot 1002 = first ladder's
+ * rung 2) when the id is safe and short enough; otherwise a hash of the id.
  */
-export function retryScheduleName(deliveryId: string, attempt: number): string {
-  if (!Number.isInteger(attempt) || attempt < 1) throw new RangeError(`attempt must be a positive integer, got ${attempt}`);
-  const readable = `retry-${deliveryId}-${attempt}`;
+export function retryScheduleName(deliveryId: string, slot: number): string {
+  if (!Number.isInteger(slot) || slot < 1) throw new RangeError(`slot must be a positive integer, got ${slot}`);
+  const readable = `retry-${deliveryId}-${slot}`;
   if (NAME_SAFE.test(deliveryId) && readable.length <= NAME_MAX) return readable;
   const digest = createHash("sha256").update(deliveryId, "utf8").digest("hex").slice(0, 40);
-  return `retry-h${digest}-${attempt}`;
+  return `retry-h${digest}-${slot}`;
 }
 
 /**
@@ -78,7 +79,7 @@ export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedul
   return {
     async schedule(message: DeliveryMessage, at: Date): Promise<void> {
       const command = new CreateScheduleCommand({
-        Name: retryScheduleName(message.deliveryId, message.attempt),
+        Name: retryScheduleName(message.deliveryId, scheduleSlot(message.generation ?? 0, message.rung)),
         GroupName: groupName,
         ScheduleExpression: atExpression(dueTime(at, clock.now())),
         ScheduleExpressionTimezone: "UTC",
@@ -102,9 +103,9 @@ export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedul
       }
     },
 
-    async cancel(deliveryId: string, attempt: number): Promise<void> {
+    async cancel(deliveryId: string, slot: number): Promise<void> {
       try {
-        await client.send(new DeleteScheduleCommand({ Name: retryScheduleName(deliveryId, attempt), GroupName: groupName }));
+        await client.send(new DeleteScheduleCommand({ Name: retryScheduleName(deliveryId, slot), GroupName: groupName }));
       } catch (error) {
         // Never created, already fired (ActionAfterCompletion DELETE) or already canceled.
         if (isNamed(error, "ResourceNotFoundException")) return;
