@@ -123,6 +123,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
     handler: handlers.delivery,
     concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 4),
     logger,
+    waitForSend: sqs.waitForSend,
   });
   scheduler.start();
 

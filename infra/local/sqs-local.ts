@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { PassThrough } from "node:stream";
+import { EventEmitter } from "node:events";
 import { createRequestHandler } from "local-aws-sqs";
 import { Journal } from "./journal.js";
 
@@ -22,8 +23,12 @@ const queueName = (url: unknown) => (typeof url === "string" ? url.split("/").po
 export async function startLocalSqs(options: {
   journalPath: string;
   queues: { QueueName: string; Attributes?: Record<string, string> }[];
-}): Promise<{ endpoint: string; server: Server; close(): Promise<void> }> {
+}): Promise<{ endpoint: string; server: Server; close(): Promise<void>; waitForSend(ms: number): Promise<void> }> {
   const journal = new Journal<JournaledMessage>(options.journalPath);
+  // local-aws-sqs answers a long poll only when the batch is full or the wait is over; the
+  // local poller waits on this instead, so a lone message is picked up at once, as on SQS.
+  const sends = new EventEmitter();
+  sends.setMaxListeners(0);
   const receipts = new Map<string, string>();
   const { service, requestHandler } = createRequestHandler({
     port: 0,
@@ -69,9 +74,11 @@ export async function startLocalSqs(options: {
     const queue = queueName(input.QueueUrl);
     switch (action) {
       case "SendMessage":
+        sends.emit("send");
         journal.put([{ id: out.MessageId, queue, body: input.MessageBody, visibleAt: now + (Number(input.DelaySeconds) || 0) * 1000 }]);
         break;
       case "SendMessageBatch": {
+        sends.emit("send");
         const byId = new Map<string, any>((input.Entries ?? []).map((e: any) => [e.Id, e]));
         journal.put(
           (out.Successful ?? []).map((s: any) => {
@@ -148,5 +155,15 @@ export async function startLocalSqs(options: {
     endpoint,
     server,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    waitForSend: (ms) =>
+      new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          sends.off("send", done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        sends.on("send", done);
+      }),
   };
 }

@@ -17,6 +17,8 @@ export function startSqsPoller(options: {
   handler: SqsHandler;
   concurrency: number;
   logger: Logger;
+  /** Resolves when something was sent to the embedded SQS (or after ms): a long poll that returns early. */
+  waitForSend: (ms: number) => Promise<void>;
 }) {
   let running = true;
   const loops: Promise<void>[] = [];
@@ -28,12 +30,17 @@ export function startSqsPoller(options: {
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
             MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 1,
+            WaitTimeSeconds: 0,
             AttributeNames: ["All"],
           }),
         );
         const messages = out.Messages ?? [];
-        if (messages.length === 0 || !running) continue;
+        if (!running) return;
+        if (messages.length === 0) {
+          // Nothing now: wait for a send, or a second (delayed messages, visibility timeouts).
+          await options.waitForSend(1000);
+          continue;
+        }
         const records: SQSRecord[] = messages.map((m) => ({
           messageId: m.MessageId!,
           receiptHandle: m.ReceiptHandle!,
