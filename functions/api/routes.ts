@@ -1,28 +1,29 @@
-import { z } from "zod";
+import * as z from "../../shared/domain/zod.js";
 import { NotFoundError, ValidationError } from "../../shared/domain/errors.js";
 import { DELIVERY_STATUSES } from "../../shared/domain/delivery.js";
 import { E164, EventNameSchema } from "../../shared/domain/events.js";
 import { webhookCreateSchema, webhookPatchSchema } from "../../shared/domain/webhook.js";
 import { json, type RouteRequest, type RouteTable } from "../../shared/adapters/api/http.js";
 import type { Deps } from "../../shared/use-cases/deps.js";
-import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, testWebhook, TestRequestSchema, updateWebhook } from "../../shared/use-cases/manage-webhooks.js";
+import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, testWebhook, updateWebhook } from "../../shared/use-cases/manage-webhooks.js";
 import { getDelivery, listDeliveries, redeliver } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber, releaseNumber } from "../../shared/use-cases/manage-numbers.js";
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, prefix = ""): z.infer<T> {
+function parse<T extends z.ZodMiniType>(schema: T, value: unknown, prefix = ""): z.infer<T> {
   const result = schema.safeParse(value);
   if (!result.success) throw ValidationError.fromZod(result.error, prefix);
   return result.data;
 }
 
 const NumberPath = z.object({ number: E164 });
-const AssignBody = z.strictObject({ account_id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "1-128 chars of [A-Za-z0-9._-]") });
+const AssignBody = z.strictObject({ account_id: z.string().check(z.regex(/^[A-Za-z0-9._-]{1,128}$/, "1-128 chars of [A-Za-z0-9._-]")) });
 const DeliveriesQuery = z.strictObject({
-  status: z.enum(DELIVERY_STATUSES).optional(),
-  event: EventNameSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().min(1).max(1024).optional(),
+  status: z.optional(z.enum(DELIVERY_STATUSES)),
+  event: z.optional(EventNameSchema),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
 });
+const TestRequestSchema = z.strictObject({ event: z._default(EventNameSchema, "incoming_call") });
 
 const num = (r: RouteRequest) => parse(NumberPath, { number: r.path.number }).number;
 const wh = (r: RouteRequest) => r.path.webhook_id!;

@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { z } from "zod";
+import * as z from "../../shared/domain/zod.js";
 import { EventNameSchema, EventSchema } from "../../shared/domain/events.js";
 import type { DeliveryMessage } from "../../shared/domain/delivery.js";
 import { emitMetrics } from "../../shared/logger.js";
@@ -9,18 +9,19 @@ import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 
 const METRICS_NAMESPACE = "VirtualNumberWebhooks";
 
+const id = z.string().check(z.minLength(1), z.maxLength(200));
 const MessageSchema = z.object({
   v: z.literal(1),
-  deliveryId: z.string().min(1),
-  webhookId: z.string().min(1),
-  virtualNumber: z.string().min(1),
-  eventId: z.string().min(1),
+  deliveryId: id,
+  webhookId: id,
+  virtualNumber: id,
+  eventId: id,
   event: EventNameSchema,
   payload: z.record(z.string(), z.unknown()),
   createdAt: z.string(),
-  generation: z.number().int().min(0).default(0),
-  rung: z.number().int().min(1),
-  attempt: z.number().int().min(1),
+  generation: z._default(z.int().check(z.minimum(0)), 0),
+  rung: z.int().check(z.minimum(1)),
+  attempt: z.int().check(z.minimum(1)),
 });
 
 class PoisonMessageError extends Error {}

@@ -1,4 +1,7 @@
-import type { ZodError } from "zod";
+import type { ZodMiniType, core } from "./zod.js";
+
+type ZodError = core.$ZodError;
+export type { ZodMiniType };
 
 export interface ErrorDetail {
   path: string;

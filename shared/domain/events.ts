@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 
 export const EVENT_NAMES = [
   "incoming_call",
@@ -12,40 +12,34 @@ export const EVENT_NAMES = [
 export type EventName = (typeof EVENT_NAMES)[number];
 export const EventNameSchema = z.enum(EVENT_NAMES);
 
-export const E164 = z.string().regex(/^\+[1-9]\d{1,14}$/, "must be E.164, e.g. +15551234567");
-const Id128 = z.string().min(1).max(128);
-export const EventIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{1,128}$/, "1-128 chars of [A-Za-z0-9._:-]");
+export const E164 = z.string().check(z.regex(/^\+[1-9]\d{1,14}$/, "must be E.164, e.g. +15551234567"));
+const Id128 = z.string().check(z.minLength(1), z.maxLength(128));
+export const EventIdSchema = z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,128}$/, "1-128 chars of [A-Za-z0-9._:-]"));
 
-const HttpsUrl = z
-  .string()
-  .max(2048)
-  .refine((s) => {
+const HttpsUrl = z.string().check(
+  z.maxLength(2048),
+  z.refine((s) => {
     try {
       return new URL(s).protocol === "https:";
     } catch {
       return false;
     }
-  }, "must be an https URL");
+  }, "must be an https URL"),
+);
 
-const Customer = z.strictObject({
-  name: z.string().max(500).optional(),
-  email: z.string().max(500).optional(),
-  company: z.string().max(500).optional(),
-  crm_id: z.string().max(500).optional(),
-});
+const optionalText = z.optional(z.string().check(z.maxLength(500)));
+const Customer = z.strictObject({ name: optionalText, email: optionalText, company: optionalText, crm_id: optionalText });
 
 const Metadata = z
-  .record(z.string().min(1).max(128), z.string().max(500))
-  .refine((m) => Object.keys(m).length <= 20, "at most 20 keys");
+  .record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(500)))
+  .check(z.refine((m) => Object.keys(m).length <= 20, "at most 20 keys"));
 
 const common = {
   virtual_number: E164,
   timestamp: z.iso.datetime({ offset: true }),
-  event_id: EventIdSchema.optional(),
-  customer: Customer.optional(),
-  metadata: Metadata.optional(),
+  event_id: z.optional(EventIdSchema),
+  customer: z.optional(Customer),
+  metadata: z.optional(Metadata),
 };
 
 const CALL_STATUSES = [
@@ -61,8 +55,8 @@ const CALL_STATUSES = [
 ] as const;
 
 const callBase = { call_id: Id128, caller_number: E164 };
-const duration = z.number().int().min(0).max(31_536_000).optional();
-const sms = z.string().min(1).max(1600);
+const duration = z.optional(z.int().check(z.minimum(0), z.maximum(31_536_000)));
+const sms = z.string().check(z.minLength(1), z.maxLength(1600));
 
 export const EventSchema = z.discriminatedUnion("event", [
   z.strictObject({ event: z.literal("incoming_call"), ...common, ...callBase, call_status: z.literal("ringing") }),
@@ -98,7 +92,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type EventPayload = DistributiveOmit<TelephonyEvent, "event_id">;
 
 export const EventBatchSchema = z.strictObject({
-  events: z.array(z.unknown()).min(1, "1 to 100 events").max(100, "1 to 100 events"),
+  events: z.array(z.unknown()).check(z.minLength(1, "1 to 100 events"), z.maxLength(100, "1 to 100 events")),
 });
 
 export const INCLUDE_GROUPS = ["customer", "metadata", "message_content"] as const;

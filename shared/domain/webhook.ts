@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 import { EventNameSchema, INCLUDE_GROUPS, type EventName, type IncludeGroup } from "./events.js";
 import type { WebhookSecret } from "./signing.js";
 
@@ -80,46 +80,48 @@ const NoControlChars = /^[^\u0000-\u001f\u007f]*$/;
  * (or http where private targets are allowed, i.e. the local runtime).
  */
 export function urlSchema(allowHttp: boolean) {
-  return z
-    .string()
-    .max(2048, "at most 2048 characters")
-    .superRefine((value, ctx) => {
+  return z.string().check(
+    z.maxLength(2048, "at most 2048 characters"),
+    z.superRefine((value, ctx) => {
       let url: URL;
       try {
         url = new URL(value);
       } catch {
-        ctx.addIssue({ code: "custom", message: "must be an absolute URL" });
+        ctx.addIssue({ code: "custom", message: "must be an absolute URL", input: value });
         return;
       }
       const okProtocol = url.protocol === "https:" || (allowHttp && url.protocol === "http:");
-      if (!okProtocol) ctx.addIssue({ code: "custom", message: allowHttp ? "must be an http(s) URL" : "must be an https URL" });
-      if (url.username || url.password) ctx.addIssue({ code: "custom", message: "must not contain credentials" });
-      if (url.hash) ctx.addIssue({ code: "custom", message: "must not contain a fragment" });
-    });
+      if (!okProtocol) ctx.addIssue({ code: "custom", message: allowHttp ? "must be an http(s) URL" : "must be an https URL", input: value });
+      if (url.username || url.password) ctx.addIssue({ code: "custom", message: "must not contain credentials", input: value });
+      if (url.hash) ctx.addIssue({ code: "custom", message: "must not contain a fragment", input: value });
+    }),
+  );
 }
 
-const EventsList = z
-  .array(EventNameSchema)
-  .min(1, "at least one event")
-  .refine((list) => new Set(list).size === list.length, "events must not repeat");
-const IncludeList = z
-  .array(z.enum(INCLUDE_GROUPS))
-  .refine((list) => new Set(list).size === list.length, "groups must not repeat");
+const unique = (what: string) => z.refine<unknown[]>((list) => new Set(list).size === list.length, `${what} must not repeat`);
+const EventsList = z.array(EventNameSchema).check(z.minLength(1, "at least one event"), unique("events"));
+const IncludeList = z.array(z.enum(INCLUDE_GROUPS)).check(unique("groups"));
 
-export function webhookCreateSchema(allowHttp: boolean) {
-  return z.strictObject({
+function webhookFields(allowHttp: boolean) {
+  return {
     url: urlSchema(allowHttp),
     events: EventsList,
-    description: z.string().max(256).nullable().optional(),
-    enabled: z.boolean().optional(),
-    auth_token: z.string().min(1).max(512).regex(NoControlChars, "must not contain control characters (CR/LF)").nullable().optional(),
-    include: IncludeList.optional(),
-  });
+    description: z.optional(z.nullable(z.string().check(z.maxLength(256)))),
+    enabled: z.optional(z.boolean()),
+    auth_token: z.optional(
+      z.nullable(z.string().check(z.minLength(1), z.maxLength(512), z.regex(NoControlChars, "must not contain control characters (CR/LF)"))),
+    ),
+    include: z.optional(IncludeList),
+  };
+}
+
+export function webhookCreateSchema(allowHttp: boolean) {
+  return z.strictObject(webhookFields(allowHttp));
 }
 export function webhookPatchSchema(allowHttp: boolean) {
-  return webhookCreateSchema(allowHttp)
-    .partial()
-    .refine((o) => Object.keys(o).length > 0, "send at least one field to change");
+  return z
+    .partial(z.strictObject(webhookFields(allowHttp)))
+    .check(z.refine((o) => Object.keys(o).length > 0, "send at least one field to change"));
 }
 export type WebhookCreateInput = z.infer<ReturnType<typeof webhookCreateSchema>>;
 export type WebhookPatchInput = z.infer<ReturnType<typeof webhookPatchSchema>>;

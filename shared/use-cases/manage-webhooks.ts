@@ -1,5 +1,5 @@
 import { ValidationError } from "../domain/errors.js";
-import { EventNameSchema, INCLUDE_GROUPS, sampleEvent } from "../domain/events.js";
+import { INCLUDE_GROUPS, sampleEvent, type EventName } from "../domain/events.js";
 import { newDeliveryId, newEventId, newWebhookId, newWebhookSecret } from "../domain/ids.js";
 import type { Principal } from "../domain/keys.js";
 import {
@@ -13,7 +13,6 @@ import {
 import type { Deps } from "./deps.js";
 import { cancelOpenDeliveries, ownedNumber, ownedWebhook } from "./ownership.js";
 import { sendAttempt } from "./send-attempt.js";
-import { z } from "zod";
 
 async function checkTarget(deps: Pick<Deps, "guard">, url: string) {
   const reason = await deps.guard.check(url);
@@ -92,7 +91,6 @@ export async function rotateSecret(deps: Pick<Deps, "webhooks" | "clock">, princ
   return { secret };
 }
 
-export const TestRequestSchema = z.strictObject({ event: EventNameSchema.default("incoming_call") });
 
 /** One sample event, one attempt, no retries — through the same signer and sender as real traffic, logged as a test. */
 export async function testWebhook(
@@ -100,7 +98,7 @@ export async function testWebhook(
   principal: Principal,
   number: string,
   webhookId: string,
-  input: z.infer<typeof TestRequestSchema>,
+  input: { event: EventName },
 ) {
   const webhook = await ownedWebhook(deps, principal, number, webhookId);
   const now = deps.clock.now();
