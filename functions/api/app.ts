@@ -4,7 +4,7 @@ import type { ApiContext, ApiEvent, ApiResult } from "../../shared/adapters/api/
 import type { FullDeps } from "../../shared/composition/functions.js";
 import { apiRoutes } from "./routes.js";
 
-/** The management API: errors → size/media/JSON → key and scope → rate limit → route. */
+/** The management API: errors → key and scope → rate limit per key → size, media type, JSON → route. */
 export function createApiHandler(deps: FullDeps) {
   const routes = apiRoutes(deps);
   return middy<ApiEvent, ApiResult, Error, ApiContext>()

@@ -26,7 +26,13 @@ const DeliveriesQuery = z.strictObject({
 const TestRequestSchema = z.strictObject({ event: z._default(EventNameSchema, "incoming_call") });
 
 const num = (r: RouteRequest) => parse(NumberPath, { number: r.path.number }).number;
-const wh = (r: RouteRequest) => r.path.webhook_id!;
+/** Ids this API hands out; anything else cannot exist (and must not reach a store key's size limit). */
+function ownId(value: string | undefined, pattern: RegExp, what: string): string {
+  if (!value || !pattern.test(value)) throw new NotFoundError(what);
+  return value;
+}
+const wh = (r: RouteRequest) => ownId(r.path.webhook_id, /^wh_[0-9A-Z]{26}$/, "webhook");
+const dlv = (r: RouteRequest) => ownId(r.path.delivery_id, /^dlv_[0-9A-Z]{26}$/, "delivery");
 
 /** Every management route: what scope it needs, whether it reads a body, and the use case it calls. */
 export function apiRoutes(deps: Deps): RouteTable {
@@ -113,12 +119,12 @@ export function apiRoutes(deps: Deps): RouteTable {
     "GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}": {
       scope: "webhooks:read",
       body: "none",
-      run: async (r) => json(200, await getDelivery(deps, r.principal, num(r), wh(r), r.path.delivery_id!)),
+      run: async (r) => json(200, await getDelivery(deps, r.principal, num(r), wh(r), dlv(r))),
     },
     "POST /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
       scope: "webhooks:write",
       body: "none",
-      run: async (r) => json(202, await redeliver(deps, r.principal, num(r), wh(r), r.path.delivery_id!)),
+      run: async (r) => json(202, await redeliver(deps, r.principal, num(r), wh(r), dlv(r))),
     },
   };
 }

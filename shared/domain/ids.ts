@@ -17,6 +17,25 @@ export function ulid(nowMs: number): string {
 }
 
 export const newDeliveryId = (nowMs: number) => `dlv_${ulid(nowMs)}`;
+
+/**
+ * The delivery id of (sender's event_id, webhook): the same on every post of that event, so
+ * a post repeated after a crash queues the same delivery again — which the worker records
+ * once and receivers can drop by webhook-id — instead of a second delivery. Shaped like a
+ * ULID whose time is the event's own timestamp, so the log still sorts by time.
+ */
+export function deliveryIdFor(eventId: string, webhookId: string, eventTimeMs: number): string {
+  const digest = createHash("sha256").update(`${eventId}\n${webhookId}`, "utf8").digest();
+  let time = "";
+  let t = Math.min(Math.max(0, Math.floor(eventTimeMs) || 0), 2 ** 48 - 1);
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  let rest = "";
+  for (let i = 0; i < 16; i++) rest += CROCKFORD[digest[i]! % 32];
+  return `dlv_${time}${rest}`;
+}
 export const newEventId = (nowMs: number) => `evt_${ulid(nowMs)}`;
 export const newWebhookId = (nowMs: number) => `wh_${ulid(nowMs)}`;
 

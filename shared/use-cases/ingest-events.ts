@@ -1,7 +1,7 @@
 import { AppError, ValidationError, zodDetails, errorBody } from "../domain/errors.js";
 import { EventSchema, type EventPayload } from "../domain/events.js";
 import type { DeliveryMessage } from "../domain/delivery.js";
-import { newDeliveryId, newEventId } from "../domain/ids.js";
+import { deliveryIdFor, newDeliveryId, newEventId } from "../domain/ids.js";
 import type { IngestResult, Subscription } from "../ports/index.js";
 import type { Deps } from "./deps.js";
 
@@ -28,7 +28,7 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
     .filter((s) => s.enabled && s.events.includes(payload.event))
     .map<DeliveryMessage>((s) => ({
       v: 1,
-      deliveryId: newDeliveryId(now.getTime()),
+      deliveryId: eventId ? deliveryIdFor(eventId, s.id, Date.parse(payload.timestamp)) : newDeliveryId(now.getTime()),
       webhookId: s.id,
       virtualNumber: payload.virtual_number,
       eventId: id,
@@ -43,27 +43,32 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
 }
 
 /**
- * Claims every sender event_id (a conditional write: a repeat within 24 h answers the
- * first result and delivers nothing new), then queues the new deliveries. If queueing
- * fails the claims are given back, so the sender's retry is not mistaken for a repeat.
+ * Idempotency by the sender's event_id, in an order that can lose nothing: an id already
+ * claimed within 24 h answers its first result and queues nothing; otherwise the
+ * deliveries are queued first and the id claimed after (a conditional write). A crash
+ * between the two leaves no claim, so the sender's retry queues again — the same
+ * delivery ids (deliveryIdFor), which the worker records once. Two posts racing each other
+ * both queue, one claim wins, and both answer its result.
  */
 async function claimAndEnqueue(deps: IngestDeps, planned: Planned[], now: Date): Promise<IngestResult[]> {
-  const claims = await Promise.all(
-    planned.map((p) => (p.claimId ? deps.log.claimEvent(p.claimId, p.result, now) : Promise.resolve({ claimed: true as const }))),
+  // The same event_id twice in one batch is one event.
+  const firstOfId = new Map<string, number>();
+  planned.forEach((p, i) => p.claimId && !firstOfId.has(p.claimId) && firstOfId.set(p.claimId, i));
+  const isRepeatInBatch = (p: Planned, i: number) => p.claimId !== null && firstOfId.get(p.claimId) !== i;
+
+  const earlier = await Promise.all(planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? deps.log.findEvent(p.claimId, now) : null)));
+  const fresh = planned.filter((p, i) => !isRepeatInBatch(p, i) && earlier[i] === null);
+  await deps.queue.send(fresh.flatMap((p) => p.messages));
+  const claims = new Map<Planned, IngestResult>();
+  await Promise.all(
+    fresh.map(async (p) => {
+      if (!p.claimId) return;
+      const claim = await deps.log.claimEvent(p.claimId, p.result, now);
+      if (!claim.claimed) claims.set(p, claim.first);
+    }),
   );
-  const results = planned.map((p, i) => {
-    const c = claims[i]!;
-    return c.claimed ? p.result : c.first;
-  });
-  const messages = planned.flatMap((p, i) => (claims[i]!.claimed ? p.messages : []));
-  try {
-    await deps.queue.send(messages);
-  } catch (error) {
-    const claimed = planned.filter((p, i) => p.claimId && claims[i]!.claimed).map((p) => p.claimId!);
-    await Promise.allSettled(claimed.map((id) => deps.log.releaseEvent(id)));
-    throw error;
-  }
-  return results;
+  const results: IngestResult[] = planned.map((p, i) => earlier[i] ?? claims.get(p) ?? p.result);
+  return planned.map((p, i) => (isRepeatInBatch(p, i) ? results[firstOfId.get(p.claimId!)!]! : results[i]!));
 }
 
 async function subscriptionsByNumber(deps: IngestDeps, numbers: Iterable<string>): Promise<Map<string, Subscription[]>> {
@@ -78,7 +83,7 @@ export async function ingestEvent(deps: IngestDeps, raw: unknown): Promise<Inges
   const subs = await subscriptionsByNumber(deps, [payload.virtual_number]);
   const planned = plan(eventId, payload, subs.get(payload.virtual_number)!, now);
   const [result] = await claimAndEnqueue(deps, [planned], now);
-  return { ...result!, messages: planned.messages.length };
+  return { ...result!, messages: result === planned.result ? planned.messages.length : 0 };
 }
 
 export type BatchItemResult = IngestResult | ReturnType<typeof errorBody>;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Delivery } from "../../shared/domain/delivery.js";
+import { PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { attemptLog, type Delivery } from "../../shared/domain/delivery.js";
 import { WebhookLimitError } from "../../shared/domain/errors.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import { authenticate } from "../../shared/use-cases/authenticate.js";
@@ -65,13 +66,61 @@ describe("stores over DynamoDB Local", () => {
     await expect(createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/x", events: ["sms_sent"] })).resolves.toMatchObject({ virtual_number: number });
   });
 
-  it("claims an event_id once even when the same event races itself", async () => {
+  it("answers one result and queues one delivery id when the same event races itself", async () => {
     const { number, principal } = await numberFor();
     await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["incoming_call"] });
     await drain();
     const results = await Promise.all(Array.from({ length: 5 }, () => ingestEvent(deps, call(number, { event_id: `race-${n}` }))));
     expect(new Set(results.map((r) => r.event_id))).toEqual(new Set([`race-${n}`]));
     expect(results.every((r) => r.deliveries === 1)).toBe(true);
+    // Racing posts may each queue it, but as the same delivery (one id), which the worker records once.
+    const queued = (await drain()) as { deliveryId: string }[];
+    expect(queued.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(queued.map((m) => m.deliveryId)).size).toBe(1);
+    // Once claimed, a repeat queues nothing.
+    await ingestEvent(deps, call(number, { event_id: `race-${n}` }));
+    expect(await drain()).toHaveLength(0);
+  });
+
+  it("queues the same delivery again, not a new one, when a post is repeated after a crash before its claim", async () => {
+    // Arrange: the process "dies" after queueing, before the event_id claim is written.
+    const { number, principal } = await numberFor();
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["incoming_call"] });
+    await drain();
+    let crashed = false;
+    const crashing = {
+      ...deps,
+      log: {
+        ...deps.log,
+        claimEvent: async (...args: Parameters<typeof deps.log.claimEvent>) => {
+          if (!crashed) {
+            crashed = true;
+            throw new Error("process killed");
+          }
+          return deps.log.claimEvent(...args);
+        },
+      },
+    };
+    const event = call(number, { event_id: `crash-${n}` });
+    // Act
+    await expect(ingestEvent(crashing, event)).rejects.toThrow("process killed");
+    const retried = await ingestEvent(crashing, event);
+    const repeated = await ingestEvent(crashing, event);
+    // Assert
+    const messages = (await drain()) as { deliveryId: string }[];
+    expect(messages).toHaveLength(2);
+    expect(messages[0]!.deliveryId).toBe(messages[1]!.deliveryId);
+    expect(retried).toMatchObject({ event_id: `crash-${n}`, deliveries: 1 });
+    expect(repeated).toMatchObject({ event_id: `crash-${n}`, deliveries: 1, messages: 0 });
+  });
+
+  it("treats one event_id twice in a batch as one event", async () => {
+    const { number, principal } = await numberFor();
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["incoming_call"] });
+    await drain();
+    const event = call(number, { event_id: `twice-${n}` });
+    const results = await ingestBatch(deps, [event, event]);
+    expect(results).toEqual([{ event_id: `twice-${n}`, deliveries: 1 }, { event_id: `twice-${n}`, deliveries: 1 }]);
     expect(await drain()).toHaveLength(1);
   });
 
@@ -126,10 +175,59 @@ describe("stores over DynamoDB Local", () => {
     await expect(deps.log.listDeliveries(webhookId, { limit: 2, cursor: "garbage" })).rejects.toMatchObject({ code: "validation_error" });
   });
 
+  it("reads a delivery and an attempt in the layout written before attempts were trimmed, as they read then", async () => {
+    // Arrange: the earlier layout: id and webhook_id attributes, NULLs, the full request and response.
+    const webhookId = `wh_legacy_${++n}`;
+    const deliveryId = "dlv_01LEGACY000000000000000000";
+    const payload = call("+15550000001");
+    const request = {
+      url: "https://example.com/hook",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "LimePhone-Webhooks/0.1.0",
+        authorization: "Bearer ***",
+        "x-limephone-signature": "ab".repeat(32),
+        "webhook-id": deliveryId,
+        "webhook-timestamp": "1738245600",
+        "webhook-signature": "v1,c2lnbmF0dXJl",
+        "x-limephone-event": "incoming_call",
+        "x-limephone-delivery": deliveryId,
+        "x-limephone-attempt": "1",
+      },
+      body: JSON.stringify(payload),
+    };
+    const response = { status: 200, headers: { date: "Thu, 30 Jan 2025 14:00:00 GMT", connection: "keep-alive", "content-length": "2" }, body: "ok" };
+    const S = (s: string): AttributeValue => ({ S: s });
+    const items: Record<string, AttributeValue>[] = [
+      {
+        pk: S(`WH#${webhookId}`), sk: S(`D#${deliveryId}`), id: S(deliveryId), webhook_id: S(webhookId), virtual_number: S("+15550000001"),
+        event_id: S("evt_legacy"), event: S("incoming_call"), payload: S(JSON.stringify(payload)), status: S("succeeded"),
+        attempt_count: { N: "1" }, generation: { N: "0" }, rung: { N: "1" }, created_at: S("2025-01-30T14:00:00.000Z"),
+        last_attempt_at: S("2025-01-30T14:00:00.100Z"), next_attempt_at: { NULL: true }, test: { BOOL: false }, expires_at: { N: "4102444800" },
+      },
+      {
+        pk: S(`WH#${webhookId}`), sk: S(`A#${deliveryId}#0000#001`), attempt: { N: "1" }, generation: { N: "0" }, rung: { N: "1" },
+        started_at: S("2025-01-30T14:00:00.100Z"), duration_ms: { N: "12" }, request: S(JSON.stringify(request)), response: S(JSON.stringify(response)),
+        error: { NULL: true }, next_attempt_at: { NULL: true }, expires_at: { N: "4102444800" },
+      },
+    ];
+    for (const Item of items) await embedded.dynamoClient.send(new PutItemCommand({ TableName: embedded.tables.deliveries, Item }));
+    // Act
+    const delivery = await deps.log.getDelivery(webhookId, deliveryId);
+    const attempts = attemptLog(delivery!, await deps.log.listAttempts(webhookId, deliveryId));
+    // Assert
+    expect(delivery).toMatchObject({ id: deliveryId, webhookId, virtualNumber: "+15550000001", status: "succeeded", attemptCount: 1, lastAttemptAt: "2025-01-30T14:00:00.100Z", nextAttemptAt: null });
+    expect(attempts).toEqual([
+      { attempt: 1, generation: 0, rung: 1, startedAt: "2025-01-30T14:00:00.100Z", durationMs: 12, request, response, error: null, nextAttemptAt: null },
+    ]);
+  });
+
   it("stops accepting a key the moment it is revoked", async () => {
     const { key, record } = await createApiKey(deps, { system: false, accountId: "acme", scopes: ["webhooks:read"] });
     await expect(authenticate(deps, `Bearer ${key}`)).resolves.toMatchObject({ keyId: record.keyId, accountId: "acme" });
-    await expect(authenticate(deps, `Bearer ${key.slice(0, -1)}A`)).rejects.toMatchObject({ status: 401 });
+    // The last character of 32 base64url bytes is one of 16: tamper with it so it differs.
+    const tampered = `${key.slice(0, -1)}${key.endsWith("A") ? "E" : "A"}`;
+    await expect(authenticate(deps, `Bearer ${tampered}`)).rejects.toMatchObject({ status: 401 });
     await revokeApiKey(deps, record.keyId);
     await expect(authenticate(deps, `Bearer ${key}`)).rejects.toMatchObject({ status: 401 });
     const stored = JSON.stringify(await deps.keys.getKey(record.keyId));

@@ -30,7 +30,16 @@ export async function startRuntime(options: { dataDir?: string; env?: Record<str
   const logs: string[] = [];
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
-  const url = await new Promise<string>((resolve, reject) => {
+  const url = await new Promise<string>((resolve, fail) => {
+    // A runtime that did not come up must not outlive the test (it is a detached group).
+    const reject = (error: Error) => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+      fail(error);
+    };
     let buffer = "";
     const timer = setTimeout(() => reject(new Error(`runtime did not start in 60 s: ${stderr}`)), 60_000);
     child.stdout!.on("data", (d) => {

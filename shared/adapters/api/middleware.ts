@@ -50,7 +50,7 @@ export function jsonBody(routes: RouteTable): Mw {
       const route = routeOf(routes, request.event);
       const raw = request.event.body;
       if (raw === undefined || raw === null || raw === "") return;
-      const bytes = request.event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw, "utf8");
+      const bytes = Buffer.byteLength(raw, request.event.isBase64Encoded ? "base64" : "utf8");
       if (bytes > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
       if (route.body === "none") return;
       const type = (header(request.event, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
