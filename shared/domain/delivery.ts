@@ -1,4 +1,4 @@
-import type { EventName, EventPayload } from "./events.js";
+import { deliveredBody, type EventName, type EventPayload, type IncludeGroup } from "./events.js";
 
 export const DELIVERY_STATUSES = ["pending", "retrying", "succeeded", "failed", "canceled"] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -31,6 +31,11 @@ export interface Delivery {
   lastAttemptAt: string | null;
   nextAttemptAt: string | null;
   test: boolean;
+  /**
+   * The delivery's last attempt when it is kept inside the delivery rather than as its own
+   * log item: a success (it ends its ladder). Absent otherwise; see DeliveryLog.recordOutcome.
+   */
+  inlineAttempt?: StoredAttempt;
 }
 
 export interface Attempt {
@@ -44,6 +49,166 @@ export interface Attempt {
   response: { status: number; headers: Record<string, string>; body: string } | null;
   error: { code: AttemptErrorCode; message: string } | null;
   nextAttemptAt: string | null;
+}
+
+/**
+ * An attempt as the log keeps it: only what its delivery does not already hold. The request
+ * body is rebuilt from the delivery's payload and the `include` groups it was built with;
+ * the headers every attempt of a delivery sends alike (content type, ids, event, rung,
+ * timestamp, the redacted authorization) are rebuilt from the delivery and the attempt. Each
+ * is left out only when the rebuild gives back exactly what was sent (checked when stored);
+ * otherwise it is kept verbatim, so the log never shows something that was not sent.
+ */
+export interface StoredAttempt {
+  generation: number;
+  rung: number;
+  startedAt: string;
+  durationMs: number;
+  request: StoredRequest;
+  /** Headers minus UNLOGGED_RESPONSE_HEADERS. */
+  response: { status: number; headers: Record<string, string>; body: string } | null;
+  error: { code: AttemptErrorCode; message: string } | null;
+  nextAttemptAt: string | null;
+}
+
+export interface StoredRequest {
+  url: string;
+  /** The groups the body was built with (it is rebuilt from the payload); null when `body` keeps it verbatim. */
+  include: IncludeGroup[] | null;
+  body: string | null;
+  /** Sent with an `Authorization` header, shown as `Bearer ***`. */
+  bearer: boolean;
+  /** The headers that cannot be rebuilt (the signatures, the user agent), and any that differ from their rebuilt value. */
+  headers: Record<string, string>;
+  /** Rebuildable headers that were not sent. */
+  absent: string[];
+}
+
+/** What an attempt was sent for: the delivery, and the webhook's `include` at that moment. */
+export interface AttemptContext {
+  deliveryId: string;
+  event: EventName;
+  payload: EventPayload;
+  include: readonly IncludeGroup[];
+}
+
+const REDACTED_AUTHORIZATION = "Bearer ***";
+
+/**
+ * Response headers the log leaves out. connection, keep-alive and transfer-encoding are
+ * hop-by-hop (RFC 9110 7.6.1): they describe the TCP connection and framing between our
+ * sender and whatever answered (often a proxy), not the customer's answer, and the sender
+ * has already consumed them. date is the receiver's clock; started_at and duration_ms
+ * place the answer in time. Together they are ~70 bytes of every attempt for nothing a
+ * customer debugging an endpoint would read.
+ */
+export const UNLOGGED_RESPONSE_HEADERS: ReadonlySet<string> = new Set(["connection", "keep-alive", "date", "transfer-encoding"]);
+
+/** The request headers rebuilt from the delivery and the attempt, in the order sendAttempt sends them (stored ones slot in). */
+const REQUEST_HEADER_ORDER = [
+  "content-type",
+  "user-agent",
+  "authorization",
+  "x-limephone-signature",
+  "webhook-id",
+  "webhook-timestamp",
+  "webhook-signature",
+  "x-limephone-event",
+  "x-limephone-delivery",
+  "x-limephone-attempt",
+] as const;
+
+function rebuiltHeaders(deliveryId: string, event: EventName, rung: number, startedAt: string, bearer: boolean): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    ...(bearer ? { authorization: REDACTED_AUTHORIZATION } : {}),
+    "webhook-id": deliveryId,
+    "webhook-timestamp": String(Math.floor(Date.parse(startedAt) / 1000)),
+    "x-limephone-event": event,
+    "x-limephone-delivery": deliveryId,
+    "x-limephone-attempt": String(rung),
+  };
+}
+
+/** Trims an attempt to what the log keeps; storedAttempt → restoredAttempt gives the attempt back. */
+export function storedAttempt(attempt: Omit<Attempt, "attempt">, sent: AttemptContext): StoredAttempt {
+  const { url, headers: sentHeaders, body } = attempt.request;
+  const bearer = sentHeaders.authorization === REDACTED_AUTHORIZATION;
+  const rebuilt = rebuiltHeaders(sent.deliveryId, sent.event, attempt.rung, attempt.startedAt, bearer);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(sentHeaders)) if (rebuilt[name] !== value) headers[name] = value;
+  const absent = Object.keys(rebuilt).filter((name) => !(name in sentHeaders));
+  const rebuildsBody = JSON.stringify(deliveredBody(sent.payload, sent.include)) === body;
+  let response = attempt.response;
+  if (response && Object.keys(response.headers).some((name) => UNLOGGED_RESPONSE_HEADERS.has(name))) {
+    const kept: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) if (!UNLOGGED_RESPONSE_HEADERS.has(name)) kept[name] = value;
+    response = { ...response, headers: kept };
+  }
+  return {
+    generation: attempt.generation,
+    rung: attempt.rung,
+    startedAt: attempt.startedAt,
+    durationMs: attempt.durationMs,
+    request: {
+      url,
+      include: rebuildsBody ? [...sent.include] : null,
+      body: rebuildsBody ? null : body,
+      bearer,
+      headers,
+      absent,
+    },
+    response,
+    error: attempt.error,
+    nextAttemptAt: attempt.nextAttemptAt,
+  };
+}
+
+/**
+ * The contract's view of a stored attempt, rebuilt from the delivery it belongs to.
+ * `attempt` is its place in the log (see attemptLog).
+ */
+export function restoredAttempt(stored: StoredAttempt, delivery: Pick<Delivery, "id" | "event" | "payload">, attempt = 0): Attempt {
+  const { request } = stored;
+  const rebuilt = rebuiltHeaders(delivery.id, delivery.event, stored.rung, stored.startedAt, request.bearer);
+  for (const name of request.absent) delete rebuilt[name];
+  const headers: Record<string, string> = {};
+  for (const name of REQUEST_HEADER_ORDER) {
+    const value = request.headers[name] ?? rebuilt[name];
+    if (value !== undefined) headers[name] = value;
+  }
+  for (const [name, value] of Object.entries(request.headers)) if (!(name in headers)) headers[name] = value;
+  return {
+    attempt,
+    generation: stored.generation,
+    rung: stored.rung,
+    startedAt: stored.startedAt,
+    durationMs: stored.durationMs,
+    request: {
+      url: request.url,
+      headers,
+      // The payload is the delivery's, so the body is the one every attempt with these groups sent.
+      body: request.body ?? JSON.stringify(deliveredBody(delivery.payload, request.include ?? [])),
+    },
+    response: stored.response,
+    error: stored.error,
+    nextAttemptAt: stored.nextAttemptAt,
+  };
+}
+
+/**
+ * Every attempt of a delivery, in the order they were made (by ladder, then rung) and
+ * numbered 1..N across ladders: the attempts kept as their own log items plus the one
+ * kept inline in the delivery. Where both exist for one (generation, rung) — a copy made
+ * when a redelivery started, or a second run's failure of an attempt that had succeeded —
+ * the inline one is what the delivery applied, and wins.
+ */
+export function attemptLog(delivery: Delivery, items: readonly StoredAttempt[]): Attempt[] {
+  const byKey = new Map<string, StoredAttempt>();
+  for (const a of [...items, ...(delivery.inlineAttempt ? [delivery.inlineAttempt] : [])]) byKey.set(`${a.generation}#${a.rung}`, a);
+  return [...byKey.values()]
+    .sort((a, b) => a.generation - b.generation || a.rung - b.rung)
+    .map((stored, i) => restoredAttempt(stored, delivery, i + 1));
 }
 
 /**

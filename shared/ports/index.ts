@@ -1,4 +1,4 @@
-import type { Attempt, Delivery, DeliveryMessage, DeliveryStatus } from "../domain/delivery.js";
+import type { Attempt, Delivery, DeliveryMessage, DeliveryStatus, StoredAttempt } from "../domain/delivery.js";
 import type { EventName } from "../domain/events.js";
 import type { ApiKeyRecord } from "../domain/keys.js";
 import type { Webhook } from "../domain/webhook.js";
@@ -23,7 +23,11 @@ export interface WebhookStore {
   getNumber(number: string): Promise<NumberRecord | null>;
   /** The number item and every webhook on it, one read. */
   listWebhooks(number: string): Promise<{ number: NumberRecord | null; webhooks: Webhook[] }>;
-  getWebhook(number: string, webhookId: string): Promise<Webhook | null>;
+  /**
+   * Strongly consistent by default (the API reads its own writes); the worker may take an
+   * eventually consistent read — half the read cost, and a change lands within about a second.
+   */
+  getWebhook(number: string, webhookId: string, options?: { consistent?: boolean }): Promise<Webhook | null>;
   /** What ingest needs to fan out — ids, events, enabled — without reading or decrypting secrets. */
   listSubscriptions(number: string): Promise<Subscription[]>;
   /** Throws WebhookLimitError when the number already has `limit` webhooks, NotFoundError when the number is not the webhook's account's. */
@@ -55,43 +59,58 @@ export interface DeliveryPage {
 }
 
 export interface DeliveryLog {
+  /** The first result of an event id claimed within the last 24 h, or null. */
+  findEvent(eventId: string, now: Date): Promise<IngestResult | null>;
   /**
    * Claims an event id for 24 h with its result (a conditional write). When the id was
    * already claimed, answers the first result instead.
    */
   claimEvent(eventId: string, result: IngestResult, now: Date): Promise<{ claimed: true } | { claimed: false; first: IngestResult }>;
-  /** Gives a claim back when the ingest could not finish, so the sender's retry is not swallowed. */
-  releaseEvent(eventId: string): Promise<void>;
   /**
-   * Writes one attempt once: a conditional write keyed by (delivery, generation, rung).
-   * When it is already there — the same queue message handled twice — nothing is
+   * Keeps an attempt as its own log item, written once: a conditional write keyed by
+   * (delivery, generation, rung). Failed attempts go here (the next attempt takes the
+   * delivery's inline slot), and attempts whose ladder moved on while they were in flight.
+   * When the item is already there — the same queue message handled twice — nothing is
    * overwritten and the first record is answered with `duplicate: true`.
    */
-  putAttempt(webhookId: string, deliveryId: string, attempt: Attempt): Promise<{ duplicate: boolean; recorded: Attempt }>;
+  putAttempt(webhookId: string, deliveryId: string, attempt: StoredAttempt): Promise<{ duplicate: boolean; recorded: StoredAttempt }>;
   /**
    * Applies an attempt's outcome to the delivery (creating it on its first attempt) and
    * counts the attempt — only while the delivery is still on that ladder, still open and
-   * not already past that rung. false when the delivery has moved on (canceled,
-   * redelivered, or this outcome already applied).
+   * not already past that rung. With `inline`, the attempt is kept inside the delivery
+   * instead of as its own item: a success is one write. false when the delivery has moved
+   * on (canceled, redelivered, or this rung already recorded); nothing is written then.
    */
-  recordOutcome(delivery: Delivery, outcome: Pick<Delivery, "status" | "lastAttemptAt" | "nextAttemptAt">): Promise<boolean>;
+  recordOutcome(
+    delivery: Delivery,
+    outcome: Pick<Delivery, "status" | "lastAttemptAt" | "nextAttemptAt">,
+    inline?: StoredAttempt,
+  ): Promise<boolean>;
   /** Counts an attempt whose outcome no longer applies (its ladder was canceled while it was in flight). */
   countAttempt(webhookId: string, deliveryId: string): Promise<void>;
   /** Creates the delivery as given unless it exists (canceled before any attempt). */
   createDelivery(delivery: Delivery): Promise<boolean>;
   /**
-   * Sets a new status when the current one is among `from`; with newLadder, also starts
-   * the next generation at rung 0. Answers the delivery as it now is, or null.
+   * Sets a new status when the current one is among `from`. With newLadder, also starts the
+   * next generation at rung 0 — only while the delivery is still on the ladder of `after`
+   * (the delivery as the caller read it) — and first keeps `after`'s inline attempt as its
+   * own log item, so the new ladder's attempts cannot displace it. Answers the delivery as
+   * it now is, or null.
    */
   transition(
     webhookId: string,
     deliveryId: string,
     from: readonly DeliveryStatus[],
     patch: Pick<Delivery, "status" | "nextAttemptAt">,
-    options?: { newLadder?: boolean },
+    options?: { newLadder?: { after: Delivery } },
   ): Promise<Delivery | null>;
+  /** The delivery, with its inline attempt when it has one. */
   getDelivery(webhookId: string, deliveryId: string): Promise<Delivery | null>;
-  listAttempts(webhookId: string, deliveryId: string): Promise<Attempt[]>;
+  /**
+   * The attempts kept as their own log items, by ladder then rung. The log a customer
+   * reads is attemptLog(delivery, these): they plus the delivery's inline attempt.
+   */
+  listAttempts(webhookId: string, deliveryId: string): Promise<StoredAttempt[]>;
   listDeliveries(webhookId: string, query: { status?: DeliveryStatus; event?: EventName; limit: number; cursor?: string }): Promise<DeliveryPage>;
   /** Deliveries still owed an attempt (pending or retrying). */
   listOpenDeliveries(webhookId: string): Promise<Delivery[]>;

@@ -1,16 +1,17 @@
-import { OPEN_STATUSES, type Attempt, type Delivery, type DeliveryMessage, type DeliveryStatus } from "../domain/delivery.js";
+import { OPEN_STATUSES, storedAttempt, type Delivery, type DeliveryMessage, type DeliveryStatus, type StoredAttempt } from "../domain/delivery.js";
 import { nextAttemptAt } from "../domain/retry-ladder.js";
 import type { Deps } from "./deps.js";
 import { sendAttempt } from "./send-attempt.js";
 
 export type AttemptResult =
-  | { kind: "attempted"; status: DeliveryStatus; attempt: Attempt; duplicate: boolean; applied: boolean }
+  /** `attempt` as the log keeps it (restoredAttempt rebuilds the request; not needed to log a line). */
+  | { kind: "attempted"; status: DeliveryStatus; attempt: StoredAttempt; duplicate: boolean; applied: boolean }
   | { kind: "canceled" }
   | { kind: "stale"; reason: string };
 
 type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent">;
 
-function stateAfter(recorded: Attempt): DeliveryStatus {
+function stateAfter(recorded: StoredAttempt): DeliveryStatus {
   if (recorded.error === null) return "succeeded";
   return recorded.nextAttemptAt ? "retrying" : "failed";
 }
@@ -24,11 +25,13 @@ function nextMessage(message: DeliveryMessage): DeliveryMessage {
  * an outcome (logged, retried on the ladder); a store or scheduler failure is thrown so
  * the queue redelivers the message — nothing is swallowed.
  *
- * An attempt is identified by (delivery, generation, rung): its record is a conditional
- * write, so a second run of the same message adds nothing and only re-applies what a
- * crash may have left undone (the delivery's state, the retry schedule — both idempotent).
- * An attempt that was in flight when its ladder was canceled or replaced is logged and
- * counted, but changes nothing else.
+ * An attempt is identified by (delivery, generation, rung). A success ends its ladder, so
+ * it is recorded inside the delivery by the one conditional write that applies it; a failure
+ * is followed by another attempt (or a redelivery) that takes that place, so it is first
+ * kept as its own log item, written once. A second run of the same message adds nothing —
+ * no record, no count — and only re-applies what a crash may have left undone (the retry
+ * schedule, idempotent). An attempt that was in flight when its ladder was canceled or
+ * replaced is logged and counted, but changes nothing else.
  */
 export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage): Promise<AttemptResult> {
   const generation = message.generation ?? 0;
@@ -38,10 +41,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   if (message.rung > 1 || generation > 0) {
     existing = await deps.log.getDelivery(message.webhookId, message.deliveryId);
     if (existing && (existing.generation !== generation || !OPEN_STATUSES.includes(existing.status) || existing.rung >= message.rung)) {
-      if (existing.generation === generation && existing.status === "retrying" && existing.rung === message.rung && existing.nextAttemptAt) {
-        // This attempt was recorded but its retry may not have been scheduled before a crash.
-        await deps.scheduler.schedule(nextMessage(message), new Date(existing.nextAttemptAt));
-      }
+      await rescheduleIfOwed(deps, message, existing);
       return { kind: "stale", reason: `delivery is ${existing.status} at ladder ${existing.generation} rung ${existing.rung}` };
     }
   }
@@ -64,7 +64,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   };
 
   // Each attempt uses the webhook as it is now: deleted or disabled means canceled.
-  const webhook = await deps.webhooks.getWebhook(message.virtualNumber, message.webhookId);
+  const webhook = await deps.webhooks.getWebhook(message.virtualNumber, message.webhookId, { consistent: false });
   if (!webhook || !webhook.enabled) {
     if (existing) await deps.log.transition(message.webhookId, message.deliveryId, OPEN_STATUSES, { status: "canceled", nextAttemptAt: null });
     else await deps.log.createDelivery({ ...base, status: "canceled" });
@@ -74,24 +74,73 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   const { ok, attempt } = await sendAttempt(deps, webhook, message);
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
   const retryAt = ok ? null : nextAttemptAt(deps.ladder, message.rung, deps.clock.now());
-  const { duplicate, recorded } = await deps.log.putAttempt(message.webhookId, message.deliveryId, {
-    ...attempt,
-    generation,
-    rung: message.rung,
-    nextAttemptAt: retryAt ? retryAt.toISOString() : null,
-  });
+  // Checked against the delivery as the log will rebuild it (its stored payload and event).
+  const sent = storedAttempt(
+    { ...attempt, generation, rung: message.rung, nextAttemptAt: retryAt ? retryAt.toISOString() : null },
+    { deliveryId: base.id, event: base.event, payload: base.payload, include: webhook.include },
+  );
+  const record = await recordAttempt(deps, message, { ...base, generation, rung: message.rung }, sent);
+  if (record.schedule) await deps.scheduler.schedule(nextMessage(message), new Date(record.schedule));
+  return {
+    kind: "attempted",
+    status: record.status,
+    attempt: record.recorded,
+    duplicate: record.duplicate,
+    applied: record.applied,
+  };
+}
 
+/**
+ * Writes the attempt and applies it to the delivery: one write for a success, two for a
+ * failure. Only when the delivery refuses the outcome does it read the delivery (one
+ * GetItem) to tell a second run of an attempt already recorded (nothing more to write)
+ * from an attempt whose ladder moved on while it was in flight (logged and counted).
+ */
+async function recordAttempt(
+  deps: Pick<WorkerDeps, "log">,
+  message: DeliveryMessage,
+  delivery: Delivery,
+  sent: StoredAttempt,
+): Promise<{ recorded: StoredAttempt; status: DeliveryStatus; duplicate: boolean; applied: boolean; schedule: string | null }> {
+  const { webhookId, deliveryId, rung } = message;
+  const { generation } = delivery;
+  const failed = sent.error !== null;
+  let duplicate = false;
+  let recorded = sent;
+  if (failed) ({ duplicate, recorded } = await deps.log.putAttempt(webhookId, deliveryId, sent));
   const status = stateAfter(recorded);
   const outcome = { status, lastAttemptAt: recorded.startedAt, nextAttemptAt: recorded.nextAttemptAt };
-  let applied = await deps.log.recordOutcome({ ...base, generation, rung: message.rung }, outcome);
-  if (!applied && duplicate) {
-    // The first run may have applied it and crashed before scheduling: schedule again if it still stands.
-    const now = await deps.log.getDelivery(message.webhookId, message.deliveryId);
-    applied = !!now && now.generation === generation && now.rung === message.rung && now.status === status;
-  } else if (!applied) {
-    // Its ladder was canceled or replaced while it was in flight: log and count it, nothing more.
-    await deps.log.countAttempt(message.webhookId, message.deliveryId);
+  if (await deps.log.recordOutcome(delivery, outcome, failed ? undefined : sent)) {
+    return { recorded, status, duplicate, applied: true, schedule: recorded.nextAttemptAt };
   }
-  if (applied && recorded.nextAttemptAt) await deps.scheduler.schedule(nextMessage(message), new Date(recorded.nextAttemptAt));
-  return { kind: "attempted", status, attempt: recorded, duplicate, applied };
+
+  const current = await deps.log.getDelivery(webhookId, deliveryId);
+  const onThisLadder = !!current && current.generation === generation;
+  if (duplicate || (onThisLadder && current!.rung >= rung)) {
+    // An earlier run recorded this attempt (as its own item, or inline if it succeeded; a
+    // failure this run may have just written beside an inline success is outranked by it
+    // in the log). The delivery already shows it: only a retry lost to a crash is owed.
+    const inline = current?.inlineAttempt;
+    if (inline && inline.generation === generation && inline.rung === rung) recorded = inline;
+    const standing = onThisLadder && current!.rung === rung && current!.status !== "canceled";
+    return {
+      recorded,
+      status: standing ? current!.status : stateAfter(recorded),
+      duplicate: true,
+      applied: standing,
+      schedule: standing && current!.status === "retrying" ? current!.nextAttemptAt : null,
+    };
+  }
+  // Its ladder was canceled or replaced while it was in flight: log it (a success has no
+  // item yet) and count it, once — a second run of it finds the item and stops there.
+  const kept = failed ? { duplicate: false } : await deps.log.putAttempt(webhookId, deliveryId, sent);
+  if (!kept.duplicate) await deps.log.countAttempt(webhookId, deliveryId);
+  return { recorded, status, duplicate: kept.duplicate, applied: false, schedule: null };
+}
+
+/** A message of an attempt already recorded: its retry may not have been scheduled before a crash. */
+async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: DeliveryMessage, current: Delivery): Promise<void> {
+  if (current.generation === (message.generation ?? 0) && current.status === "retrying" && current.rung === message.rung && current.nextAttemptAt) {
+    await deps.scheduler.schedule(nextMessage(message), new Date(current.nextAttemptAt));
+  }
 }

@@ -1,5 +1,5 @@
 import { InvalidStateError, NotFoundError } from "../domain/errors.js";
-import { attemptView, deliveryView, OPEN_STATUSES, type DeliveryMessage, type DeliveryStatus } from "../domain/delivery.js";
+import { attemptLog, attemptView, deliveryView, OPEN_STATUSES, type DeliveryMessage, type DeliveryStatus } from "../domain/delivery.js";
 import type { EventName } from "../domain/events.js";
 import type { Principal } from "../domain/keys.js";
 import type { Deps } from "./deps.js";
@@ -19,9 +19,9 @@ export async function listDeliveries(
 
 export async function getDelivery(deps: Pick<Deps, "webhooks" | "log">, principal: Principal, number: string, webhookId: string, deliveryId: string) {
   await ownedWebhook(deps, principal, number, webhookId);
-  const [delivery, attempts] = await Promise.all([deps.log.getDelivery(webhookId, deliveryId), deps.log.listAttempts(webhookId, deliveryId)]);
+  const [delivery, items] = await Promise.all([deps.log.getDelivery(webhookId, deliveryId), deps.log.listAttempts(webhookId, deliveryId)]);
   if (!delivery) throw new NotFoundError("delivery");
-  return { ...deliveryView(delivery), attempts: attempts.map(attemptView) };
+  return { ...deliveryView(delivery), attempts: attemptLog(delivery, items).map(attemptView) };
 }
 
 /**
@@ -41,8 +41,16 @@ export async function redeliver(
   if (OPEN_STATUSES.includes(delivery.status)) throw new InvalidStateError(`The delivery is still ${delivery.status}.`);
   if (!webhook.enabled) throw new InvalidStateError("The webhook is disabled; enable it to redeliver.");
   const now = deps.clock.now().toISOString();
-  // A new ladder (generation): messages and retries of the old one become stale.
-  const started = await deps.log.transition(webhookId, deliveryId, ["succeeded", "failed", "canceled"], { status: "pending", nextAttemptAt: now }, { newLadder: true });
+  // A new ladder (generation): messages and retries of the old one become stale. The old
+  // ladder's inline attempt is kept as its own log item; if the delivery changed since it
+  // was read (another redelivery), nothing starts.
+  const started = await deps.log.transition(
+    webhookId,
+    deliveryId,
+    ["succeeded", "failed", "canceled"],
+    { status: "pending", nextAttemptAt: now },
+    { newLadder: { after: delivery } },
+  );
   if (!started) throw new InvalidStateError("The delivery changed state; fetch it and try again.");
   const message: DeliveryMessage = {
     v: 1,

@@ -1,3 +1,4 @@
+import { storedAttempt } from "../domain/delivery.js";
 import { ValidationError } from "../domain/errors.js";
 import { INCLUDE_GROUPS, sampleEvent, type EventName } from "../domain/events.js";
 import { newDeliveryId, newEventId, newWebhookId, newWebhookSecret } from "../domain/ids.js";
@@ -105,8 +106,12 @@ export async function testWebhook(
   const deliveryId = newDeliveryId(now.getTime());
   const payload = sampleEvent(input.event, number, now);
   const { ok, attempt } = await sendAttempt(deps, webhook, { deliveryId, event: input.event, payload, attempt: 1, rung: 1 });
-  const recorded = { ...attempt, generation: 0, rung: 1, nextAttemptAt: null };
-  await deps.log.putAttempt(webhookId, deliveryId, recorded);
+  const recorded = storedAttempt(
+    { ...attempt, generation: 0, rung: 1, nextAttemptAt: null },
+    { deliveryId, event: input.event, payload, include: webhook.include },
+  );
+  // As in the worker: a success lives inside the delivery (one write); a failure is its own log item.
+  if (!ok) await deps.log.putAttempt(webhookId, deliveryId, recorded);
   await deps.log.recordOutcome(
     {
       id: deliveryId,
@@ -125,6 +130,7 @@ export async function testWebhook(
       test: true,
     },
     { status: ok ? "succeeded" : "failed", lastAttemptAt: recorded.startedAt, nextAttemptAt: null },
+    ok ? recorded : undefined,
   );
   return {
     delivery_id: deliveryId,

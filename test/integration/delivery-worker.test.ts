@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { SQSEvent } from "aws-lambda";
 import { createDeliveryHandler } from "../../functions/delivery/app.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import { attemptLog, type DeliveryMessage } from "../../shared/domain/delivery.js";
 import { newDeliveryId } from "../../shared/domain/ids.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
@@ -54,6 +54,12 @@ async function setup(deps: ReturnType<typeof testDeps>, url: string, extra: Reco
   return { number, principal, webhook, message };
 }
 
+/** The delivery's attempts as a customer reads them: its own attempt items plus the one kept inline. */
+async function attemptsOf(deps: ReturnType<typeof testDeps>, webhookId: string, deliveryId: string) {
+  const delivery = await deps.log.getDelivery(webhookId, deliveryId);
+  return delivery ? attemptLog(delivery, await deps.log.listAttempts(webhookId, deliveryId)) : [];
+}
+
 const sqsEvent = (...messages: (DeliveryMessage | string)[]): SQSEvent => ({
   Records: messages.map((m, i) => ({
     messageId: `m${i}`,
@@ -85,7 +91,7 @@ describe("the delivery worker over DynamoDB Local", () => {
     expect(receiver.requests[0]!.headers.authorization).toBe("Bearer tok-secret");
     const delivery = await deps.log.getDelivery(webhook.id, message.deliveryId);
     expect(delivery).toMatchObject({ status: "succeeded", attemptCount: 1, nextAttemptAt: null });
-    const [attempt] = await deps.log.listAttempts(webhook.id, message.deliveryId);
+    const [attempt] = await attemptsOf(deps, webhook.id, message.deliveryId);
     expect(attempt!.request.headers.authorization).toBe("Bearer ***");
     expect(attempt!.response).toMatchObject({ status: 200, body: "ok" });
     expect(JSON.parse(attempt!.request.body)).toEqual(message.payload);
@@ -121,7 +127,7 @@ describe("the delivery worker over DynamoDB Local", () => {
     expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set([message.deliveryId]));
     const delivery = await deps.log.getDelivery(webhook.id, message.deliveryId);
     expect(delivery).toMatchObject({ status: "failed", attemptCount: 5, nextAttemptAt: null });
-    const attempts = await deps.log.listAttempts(webhook.id, message.deliveryId);
+    const attempts = await attemptsOf(deps, webhook.id, message.deliveryId);
     expect(attempts.map((a) => a.error?.code)).toEqual(["http_status", "http_status", "http_status", "http_status", "http_status"]);
     expect(attempts[4]!.nextAttemptAt).toBeNull();
     await receiver.close();
@@ -139,7 +145,7 @@ describe("the delivery worker over DynamoDB Local", () => {
     expect(first).toMatchObject({ kind: "attempted", duplicate: false, status: "retrying", applied: true });
     expect(second).toMatchObject({ kind: "attempted", duplicate: true, status: "retrying" });
     expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ attemptCount: 1, rung: 1 });
-    expect(await deps.log.listAttempts(webhook.id, message.deliveryId)).toHaveLength(1);
+    expect(await attemptsOf(deps, webhook.id, message.deliveryId)).toHaveLength(1);
     // Both runs ask for the same schedule; the deterministic name makes the second a no-op.
     expect(deps.scheduler.live.size).toBe(1);
     expect(deps.scheduler.calls.map((c) => c.at.toISOString())).toEqual([first.kind === "attempted" && first.attempt.nextAttemptAt, first.kind === "attempted" && first.attempt.nextAttemptAt]);
@@ -197,6 +203,96 @@ describe("the delivery worker over DynamoDB Local", () => {
     await receiver.close();
   });
 
+  it("keeps a recorded success in the log when a second run of its message fails, and after a redelivery", async () => {
+    // Arrange: the first run succeeds; the queue hands the message over again and this time the receiver fails.
+    const receiver = await startReceiver((_, res, i) => {
+      res.statusCode = i === 1 ? 500 : 200;
+      res.end();
+    });
+    const deps = testDeps(embedded, queueUrl);
+    const { number, principal, webhook, message } = await setup(deps, receiver.url);
+    await attemptDelivery(deps, message);
+    // Act
+    const again = await attemptDelivery(deps, message);
+    const before = await attemptsOf(deps, webhook.id, message.deliveryId);
+    const view = await redeliver(deps, principal, number, webhook.id, message.deliveryId);
+    await attemptDelivery(deps, { ...message, generation: 1, rung: 1, attempt: view.attempt_count + 1 });
+    // Assert
+    expect(again).toMatchObject({ kind: "attempted", status: "succeeded", duplicate: true });
+    expect(before.map((a) => a.response?.status)).toEqual([200]);
+    expect(deps.scheduler.calls).toHaveLength(0);
+    const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
+    expect(shown).toMatchObject({ status: "succeeded", attempt_count: 2 });
+    expect(shown.attempts.map((a) => [a.attempt, a.response?.status, a.request.headers["x-limephone-signature"]])).toEqual([
+      [1, 200, receiver.requests[0]!.headers["x-limephone-signature"]],
+      [2, 200, receiver.requests[2]!.headers["x-limephone-signature"]],
+    ]);
+    await receiver.close();
+  });
+
+  it("schedules the lost retry when a second run of a recorded failure succeeds, without logging or counting it", async () => {
+    // Arrange: attempt 1 fails and is recorded, but the Scheduler is down; the message comes back and the receiver is fine by then.
+    const receiver = await startReceiver((_, res, i) => {
+      res.statusCode = i === 0 ? 500 : 200;
+      res.end();
+    });
+    const real = testDeps(embedded, queueUrl);
+    let outage = true;
+    const scheduler = {
+      ...real.scheduler,
+      schedule: async (m: DeliveryMessage, at: Date) => {
+        if (outage) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+        return real.scheduler.schedule(m, at);
+      },
+    };
+    const deps = { ...real, scheduler } as typeof real;
+    const { webhook, message } = await setup(deps, receiver.url);
+    await expect(attemptDelivery(deps, message)).rejects.toMatchObject({ name: "ThrottlingException" });
+    outage = false;
+    // Act
+    const again = await attemptDelivery(deps, message);
+    // Assert
+    expect(again).toMatchObject({ kind: "attempted", status: "retrying", duplicate: true, applied: true });
+    const delivery = await deps.log.getDelivery(webhook.id, message.deliveryId);
+    expect(delivery).toMatchObject({ status: "retrying", attemptCount: 1, rung: 1 });
+    expect([...real.scheduler.live.values()].map((s) => [s.message.rung, s.at.toISOString()])).toEqual([[2, delivery!.nextAttemptAt]]);
+    expect((await attemptsOf(deps, webhook.id, message.deliveryId)).map((a) => a.response?.status)).toEqual([500]);
+    await receiver.close();
+  });
+
+  it("logs and counts a success that lands after its delivery was canceled once, even when two runs of its message were in flight", async () => {
+    // Arrange: attempt 1 fails; its retry is handed to two workers at once, both slow.
+    const releases: (() => void)[] = [];
+    const receiver = await startReceiver(async (_, res, i) => {
+      if (i > 0) await new Promise<void>((r) => releases.push(r));
+      res.statusCode = i === 0 ? 500 : 200;
+      res.end();
+    });
+    const deps = testDeps(embedded, queueUrl);
+    const { number, principal, webhook, message } = await setup(deps, receiver.url);
+    await attemptDelivery(deps, message);
+    const retry = deps.scheduler.calls[0]!.message;
+    const inFlight = [attemptDelivery(deps, retry), attemptDelivery(deps, retry)];
+    await receiver.waitFor(3);
+    // Act
+    await updateWebhook(deps, principal, number, webhook.id, { enabled: false });
+    releases.forEach((release) => release());
+    const late = await Promise.all(inFlight);
+    // Assert
+    expect(late.map((r) => r.kind === "attempted" && [r.status, r.applied])).toEqual([
+      ["succeeded", false],
+      ["succeeded", false],
+    ]);
+    expect(late.filter((r) => r.kind === "attempted" && r.duplicate)).toHaveLength(1);
+    expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ status: "canceled", attemptCount: 2 });
+    const attempts = await attemptsOf(deps, webhook.id, message.deliveryId);
+    expect(attempts.map((a) => [a.attempt, a.response?.status, a.request.headers["x-limephone-attempt"]])).toEqual([
+      [1, 500, "1"],
+      [2, 200, "2"],
+    ]);
+    await receiver.close();
+  });
+
   it("does not resurrect a canceled delivery when a stale retry of its ladder arrives", async () => {
     const receiver = await startReceiver((_, res) => {
       res.statusCode = 500;
@@ -227,15 +323,15 @@ describe("the delivery worker over DynamoDB Local", () => {
   });
 
   it("reports a batch failure when the store is throttled, and the redelivered message then lands once", async () => {
-    // Arrange: the first putAttempt is throttled (after the POST went out: a crash between send and record).
+    // Arrange: the write that records the success is throttled once (after the POST went out: a crash between send and record).
     const receiver = await startReceiver();
     const real = testDeps(embedded, queueUrl);
     let throttled = 0;
     const flaky = {
       ...real.log,
-      putAttempt: async (...args: Parameters<typeof real.log.putAttempt>) => {
+      recordOutcome: async (...args: Parameters<typeof real.log.recordOutcome>) => {
         if (throttled++ === 0) throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), { name: "ProvisionedThroughputExceededException" });
-        return real.log.putAttempt(...args);
+        return real.log.recordOutcome(...args);
       },
     };
     const deps = { ...real, log: flaky };
@@ -249,7 +345,7 @@ describe("the delivery worker over DynamoDB Local", () => {
     expect(second.batchItemFailures).toEqual([]);
     expect(receiver.requests).toHaveLength(2);
     expect(receiver.requests[0]!.headers["webhook-id"]).toBe(receiver.requests[1]!.headers["webhook-id"]);
-    expect(await deps.log.listAttempts(webhook.id, message.deliveryId)).toHaveLength(1);
+    expect(await attemptsOf(deps, webhook.id, message.deliveryId)).toHaveLength(1);
     expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ status: "succeeded", attemptCount: 1 });
     expect(logLines.some((l) => l.includes("attempt not recorded") && l.includes(message.deliveryId))).toBe(true);
     await receiver.close();
@@ -279,7 +375,7 @@ describe("the delivery worker over DynamoDB Local", () => {
     expect(after.batchItemFailures).toEqual([]);
     expect(real.scheduler.live.size).toBe(1);
     expect([...real.scheduler.live.values()][0]!.message).toMatchObject({ attempt: 2, rung: 2, deliveryId: message.deliveryId });
-    expect(await deps.log.listAttempts(webhook.id, message.deliveryId)).toHaveLength(1);
+    expect(await attemptsOf(deps, webhook.id, message.deliveryId)).toHaveLength(1);
     await receiver.close();
   });
 

@@ -117,8 +117,10 @@ export function createDynamoWebhookStore(client: DynamoDBClient, tableName: stri
       }));
     },
 
-    async getWebhook(number, webhookId) {
-      const out = await client.send(new GetItemCommand({ TableName: tableName, Key: webhookKey(number, webhookId), ConsistentRead: true }));
+    async getWebhook(number, webhookId, options = {}) {
+      const out = await client.send(
+        new GetItemCommand({ TableName: tableName, Key: webhookKey(number, webhookId), ConsistentRead: options.consistent ?? true }),
+      );
       return out.Item ? fromItem(out.Item) : null;
     },
 

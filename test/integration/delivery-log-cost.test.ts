@@ -1,0 +1,326 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { GetItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { UNLOGGED_RESPONSE_HEADERS, type DeliveryMessage } from "../../shared/domain/delivery.js";
+import type { EventPayload } from "../../shared/domain/events.js";
+import { newDeliveryId } from "../../shared/domain/ids.js";
+import type { Principal } from "../../shared/domain/keys.js";
+import type { HttpRequest, HttpSender, SendOutcome } from "../../shared/ports/index.js";
+import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
+import { getDelivery, redeliver } from "../../shared/use-cases/manage-deliveries.js";
+import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
+import { createWebhook, rotateSecret, testWebhook } from "../../shared/use-cases/manage-webhooks.js";
+import { testDeps } from "../support/deps.js";
+import { startEmbedded } from "../support/embedded.js";
+import { startReceiver } from "../support/receiver.js";
+
+/*
+ * What the delivery log costs in DynamoDB, measured: every command gets
+ * ReturnConsumedCapacity TOTAL and the units DynamoDB Local reports are kept per call.
+ * DynamoDB Local reports CapacityUnits only (reads and writes are told apart here by the
+ * command) and nothing for a write whose condition fails; on DynamoDB such a write still
+ * costs one write unit (more for an item over 1 KB).
+ */
+
+interface Call {
+  command: string;
+  table: "webhooks" | "deliveries";
+  key: string;
+  units: number;
+  failed: string | null;
+}
+
+const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
+const READS = new Set(["GetItem", "Query"]);
+
+let embedded: Awaited<ReturnType<typeof startEmbedded>>;
+let queueUrl: string;
+let counter = 0;
+const calls: Call[] = [];
+
+beforeAll(async () => {
+  embedded = await startEmbedded();
+  queueUrl = await embedded.createQueue();
+  embedded.dynamoClient.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as Record<string, any>;
+      input.ReturnConsumedCapacity = "TOTAL";
+      const call: Call = {
+        command: (context.commandName ?? "").replace(/Command$/, ""),
+        table: input.TableName === embedded.tables.webhooks ? "webhooks" : "deliveries",
+        key: ((input.Item ?? input.Key)?.sk?.S ?? input.ExpressionAttributeValues?.[":prefix"]?.S ?? "").replace(/^(\w+#).*/, "$1"),
+        units: 0,
+        failed: null,
+      };
+      calls.push(call);
+      try {
+        const out = await next(args);
+        call.units = (out.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity?.CapacityUnits ?? 0;
+        return out;
+      } catch (error) {
+        call.failed = (error as Error).name;
+        throw error;
+      }
+    },
+    { step: "initialize", name: "consumedCapacity" },
+  );
+});
+afterAll(async () => embedded?.stop());
+beforeEach(() => {
+  calls.length = 0;
+});
+
+const writes = () => calls.filter((c) => WRITES.has(c.command)).map(({ command, key, units, failed }) => ({ command, key, units, failed }));
+const reads = () => calls.filter((c) => READS.has(c.command)).map(({ command, table, key }) => ({ command, table, key }));
+const writeUnits = () => writes().reduce((sum, c) => sum + c.units, 0);
+
+/** DynamoDB's item size: attribute name bytes plus value bytes (numbers ~ digits/2 + 1). */
+function itemSize(item: Record<string, AttributeValue>): number {
+  return Object.entries(item).reduce((sum, [name, v]) => {
+    const value = v.S !== undefined ? Buffer.byteLength(v.S) : v.N !== undefined ? Math.ceil(v.N.replace(/^-|\./g, "").length / 2) + 1 : 1;
+    return sum + Buffer.byteLength(name) + value;
+  }, 0);
+}
+
+/** The seed's incoming_call, with the short customer and metadata a typical call carries. */
+const seedCall = (number: string): EventPayload => ({
+  event: "incoming_call",
+  call_id: "123456",
+  virtual_number: number,
+  caller_number: "+18887654321",
+  timestamp: "2025-01-30T14:00:00Z",
+  call_status: "ringing",
+  customer: { name: "Ada Lovelace", email: "ada@example.com", crm_id: "crm_000123" },
+  metadata: { campaign: "winter-promo" },
+});
+
+/** Keeps what the worker handed the sender and what came back: the full record an attempt used to store. */
+function recordingSender(inner: HttpSender): HttpSender & { sent: { request: HttpRequest; outcome: SendOutcome }[] } {
+  const sent: { request: HttpRequest; outcome: SendOutcome }[] = [];
+  return {
+    sent,
+    async send(request) {
+      const outcome = await inner.send(request);
+      sent.push({ request, outcome });
+      return outcome;
+    },
+  };
+}
+
+async function setup(url: string, webhookFields: Record<string, unknown> = {}) {
+  const base = testDeps(embedded, queueUrl);
+  const sender = recordingSender(base.sender);
+  const deps = { ...base, sender };
+  const number = `+1555300${String(++counter).padStart(4, "0")}`;
+  const principal: Principal = { keyId: "key_cost", accountId: `acct-cost-${counter}`, scopes: ["webhooks:read", "webhooks:write"] };
+  await assignNumber(deps, number, principal.accountId!);
+  const webhook = await createWebhook(deps, principal, number, { url, events: ["incoming_call"], auth_token: "tok-secret", ...webhookFields } as never);
+  const message: DeliveryMessage = {
+    v: 1,
+    deliveryId: newDeliveryId(Date.now()),
+    webhookId: webhook.id,
+    virtualNumber: number,
+    eventId: `evt-cost-${counter}`,
+    event: "incoming_call",
+    payload: seedCall(number),
+    createdAt: new Date().toISOString(),
+    generation: 0,
+    rung: 1,
+    attempt: 1,
+  };
+  calls.length = 0;
+  return { deps, sender, number, principal, webhook, message };
+}
+
+async function rawDelivery(webhookId: string, deliveryId: string) {
+  const out = await embedded.dynamoClient.send(
+    new GetItemCommand({ TableName: embedded.tables.deliveries, Key: { pk: { S: `WH#${webhookId}` }, sk: { S: `D#${deliveryId}` } }, ConsistentRead: true }),
+  );
+  return out.Item!;
+}
+
+/** What the log showed before attempts were trimmed: the request as sent (token redacted) and the response as received. */
+function fullRecord({ request, outcome }: { request: HttpRequest; outcome: SendOutcome }) {
+  return {
+    request: {
+      url: request.url,
+      headers: request.headers.authorization ? { ...request.headers, authorization: "Bearer ***" } : request.headers,
+      body: request.body,
+    },
+    response: outcome.status === null ? null : { status: outcome.status, headers: outcome.headers ?? {}, body: (outcome.body ?? "").slice(0, 4096) },
+    error: outcome.ok ? null : outcome.error,
+    duration_ms: outcome.durationMs,
+  };
+}
+
+const withoutUnlogged = (headers: Record<string, string>) => Object.fromEntries(Object.entries(headers).filter(([name]) => !UNLOGGED_RESPONSE_HEADERS.has(name)));
+
+/** Headers the HTTP client adds on the wire: not part of what the worker sends, nor of the log. */
+const TRANSPORT_HEADERS = new Set(["host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept", "accept-encoding", "accept-language", "sec-fetch-mode"]);
+
+describe("the delivery log's DynamoDB cost", () => {
+  it("records a first-try success of the seed's incoming_call with one write of one unit and no read but the webhook's", async () => {
+    // Arrange
+    const receiver = await startReceiver();
+    const { deps, webhook, message } = await setup(receiver.url + "/hook");
+    // Act
+    const result = await attemptDelivery(deps, message);
+    // Assert
+    expect(result).toMatchObject({ kind: "attempted", status: "succeeded", applied: true });
+    expect(writes()).toEqual([{ command: "UpdateItem", key: "D#", units: 1, failed: null }]);
+    expect(reads()).toEqual([{ command: "GetItem", table: "webhooks", key: "WH#" }]);
+    const item = await rawDelivery(webhook.id, message.deliveryId);
+    expect(item.la?.S).toBeDefined();
+    expect(itemSize(item)).toBeLessThanOrEqual(1024);
+    await receiver.close();
+  });
+
+  it("records a failure with two writes and the success after it with one, reading the delivery only before the retry", async () => {
+    // Arrange
+    let status = 503;
+    const receiver = await startReceiver((_, res) => {
+      res.statusCode = status;
+      res.end("busy");
+    });
+    const { deps, principal, number, webhook, message } = await setup(receiver.url);
+    // Act
+    await attemptDelivery(deps, message);
+    const failure = { writes: writes(), reads: reads() };
+    calls.length = 0;
+    status = 200;
+    await attemptDelivery(deps, deps.scheduler.calls[0]!.message);
+    const success = { writes: writes(), reads: reads() };
+    // Assert: the failure is its own attempt item (the success will take the delivery's inline slot).
+    expect(failure.writes).toEqual([
+      { command: "PutItem", key: "A#", units: 1, failed: null },
+      { command: "UpdateItem", key: "D#", units: 1, failed: null },
+    ]);
+    expect(failure.reads).toEqual([{ command: "GetItem", table: "webhooks", key: "WH#" }]);
+    expect(success.writes).toEqual([{ command: "UpdateItem", key: "D#", units: 1, failed: null }]);
+    expect(success.reads).toEqual([
+      { command: "GetItem", table: "deliveries", key: "D#" },
+      { command: "GetItem", table: "webhooks", key: "WH#" },
+    ]);
+    const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
+    expect(shown).toMatchObject({ status: "succeeded", attempt_count: 2 });
+    expect(shown.attempts.map((a) => [a.attempt, a.response?.status, a.request.headers["x-limephone-attempt"]])).toEqual([
+      [1, 503, "1"],
+      [2, 200, "2"],
+    ]);
+    await receiver.close();
+  });
+
+  it("adds nothing for a second run of a message whose success is recorded, and does not count it again", async () => {
+    // Arrange
+    const receiver = await startReceiver();
+    const { deps, principal, number, webhook, message } = await setup(receiver.url);
+    await attemptDelivery(deps, message);
+    const before = await rawDelivery(webhook.id, message.deliveryId);
+    calls.length = 0;
+    // Act
+    const again = await attemptDelivery(deps, message);
+    // Assert: one refused conditional write (one unit on DynamoDB, none reported locally) and one read to tell a duplicate from a late attempt.
+    expect(again).toMatchObject({ kind: "attempted", status: "succeeded", duplicate: true, applied: true });
+    expect(writes()).toEqual([{ command: "UpdateItem", key: "D#", units: 0, failed: "ConditionalCheckFailedException" }]);
+    expect(reads()).toEqual([
+      { command: "GetItem", table: "webhooks", key: "WH#" },
+      { command: "GetItem", table: "deliveries", key: "D#" },
+    ]);
+    expect(await rawDelivery(webhook.id, message.deliveryId)).toEqual(before);
+    const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
+    expect(shown).toMatchObject({ status: "succeeded", attempt_count: 1 });
+    expect(shown.attempts).toHaveLength(1);
+    expect(deps.scheduler.calls).toHaveLength(0);
+    await receiver.close();
+  });
+
+  it("records a test delivery's success with one write of one unit", async () => {
+    // Arrange
+    const receiver = await startReceiver();
+    const { deps, principal, number, webhook } = await setup(receiver.url);
+    // Act
+    const result = await testWebhook(deps, principal, number, webhook.id, { event: "incoming_call" });
+    // Assert
+    expect(result).toMatchObject({ status: "succeeded", response_status: 200 });
+    expect(writes()).toEqual([{ command: "UpdateItem", key: "D#", units: 1, failed: null }]);
+    const shown = await getDelivery(deps, principal, number, webhook.id, result.delivery_id);
+    expect(shown).toMatchObject({ test: true, status: "succeeded", attempt_count: 1 });
+    expect(shown.attempts[0]!.request.body).toBe(receiver.requests[0]!.body);
+    await receiver.close();
+  });
+
+  it("keeps the succeeded ladder's attempt in the log when the delivery is redelivered, at one more write", async () => {
+    // Arrange
+    const receiver = await startReceiver();
+    const { deps, principal, number, webhook, message } = await setup(receiver.url);
+    await attemptDelivery(deps, message);
+    calls.length = 0;
+    // Act
+    const view = await redeliver(deps, principal, number, webhook.id, message.deliveryId);
+    const redeliverWrites = writes();
+    await attemptDelivery(deps, { ...message, generation: 1, rung: 1, attempt: view.attempt_count + 1 });
+    // Assert: the inline attempt became an attempt item before the new ladder started.
+    expect(redeliverWrites).toEqual([
+      { command: "PutItem", key: "A#", units: 1, failed: null },
+      { command: "UpdateItem", key: "D#", units: 1, failed: null },
+    ]);
+    const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
+    expect(shown).toMatchObject({ status: "succeeded", attempt_count: 2 });
+    expect(shown.attempts.map((a) => [a.attempt, a.response?.status, a.request.headers["x-limephone-attempt"]])).toEqual([
+      [1, 200, "1"],
+      [2, 200, "1"],
+    ]);
+    expect(shown.attempts.map((a) => a.request.headers["x-limephone-signature"])).toEqual(receiver.requests.map((r) => r.headers["x-limephone-signature"]));
+    await receiver.close();
+  });
+
+  it("shows each attempt as the full record showed it: the body byte for byte and the headers the receiver got", async () => {
+    // Arrange: a trimmed include, a rotated secret (two webhook signatures), a failure, a success, a redelivery.
+    let status = 500;
+    const receiver = await startReceiver((_, res) => {
+      res.statusCode = status;
+      res.setHeader("x-request-id", "req-1");
+      res.end(status === 200 ? '{"received":true}' : "oops");
+    });
+    const { deps, sender, principal, number, webhook, message } = await setup(receiver.url + "/in?src=lime", { include: ["metadata"] });
+    await rotateSecret(deps, principal, number, webhook.id);
+    await attemptDelivery(deps, message);
+    status = 200;
+    await attemptDelivery(deps, deps.scheduler.calls[0]!.message);
+    const view = await redeliver(deps, principal, number, webhook.id, message.deliveryId);
+    await attemptDelivery(deps, { ...message, generation: 1, rung: 1, attempt: view.attempt_count + 1 });
+    // Act
+    const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
+    // Assert
+    expect(shown.attempts).toHaveLength(3);
+    expect(receiver.requests).toHaveLength(3);
+    shown.attempts.forEach((attempt, i) => {
+      const full = fullRecord(sender.sent[i]!);
+      const received = receiver.requests[i]!;
+      expect(attempt.request).toEqual(full.request);
+      expect(attempt.request.body).toBe(received.body);
+      expect(attempt.response).toEqual(full.response && { ...full.response, headers: withoutUnlogged(full.response.headers) });
+      expect(attempt.response?.headers["x-request-id"]).toBe("req-1");
+      expect({ error: attempt.error, duration_ms: attempt.duration_ms }).toEqual({ error: full.error, duration_ms: full.duration_ms });
+      const onTheWire = Object.fromEntries(Object.entries(received.headers).filter(([name]) => !TRANSPORT_HEADERS.has(name)));
+      expect(attempt.request.headers).toEqual({ ...onTheWire, authorization: "Bearer ***" });
+      expect(received.headers.authorization).toBe("Bearer tok-secret");
+      expect(attempt.request.headers["webhook-signature"]!.split(" ")).toHaveLength(2);
+    });
+    expect(JSON.parse(shown.attempts[0]!.request.body)).not.toHaveProperty("customer");
+    expect(shown.attempts.map((a) => a.next_attempt_at === null)).toEqual([false, true, true]);
+    await receiver.close();
+  });
+
+  it("shows no authorization header for a webhook without a token", async () => {
+    // Arrange
+    const receiver = await startReceiver();
+    const { deps, sender, principal, number, webhook, message } = await setup(receiver.url, { auth_token: undefined });
+    // Act
+    await attemptDelivery(deps, message);
+    const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
+    // Assert
+    expect(shown.attempts[0]!.request).toEqual(fullRecord(sender.sent[0]!).request);
+    expect(shown.attempts[0]!.request.headers).not.toHaveProperty("authorization");
+    await receiver.close();
+  });
+});
