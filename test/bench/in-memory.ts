@@ -1,0 +1,196 @@
+import type { Delivery, DeliveryMessage, StoredAttempt } from "../../shared/domain/delivery.js";
+import type { EventPayload } from "../../shared/domain/events.js";
+import { newWebhookSecret } from "../../shared/domain/ids.js";
+import { INCLUDE_GROUPS } from "../../shared/domain/events.js";
+import type { Webhook } from "../../shared/domain/webhook.js";
+import type { Clock, DeliveryLog, DeliveryQueue, IngestResult, RetryScheduler, Subscription, WebhookStore } from "../../shared/ports/index.js";
+
+/*
+ * In-memory ports for the use-case benchmarks: the same contracts as the DynamoDB, SQS and
+ * Scheduler adapters (conditional attempt writes, guarded delivery writes that keep a success
+ * inline, event-id claims), without the network, so what is measured is the use case itself.
+ * Maps are bounded: a long run must not turn into a garbage-collector benchmark.
+ */
+
+const KEEP = 1_000;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.set(key, value);
+  if (map.size > KEEP) map.delete(map.keys().next().value!);
+}
+
+function unused(name: string): never {
+  throw new Error(`the bench's in-memory store does not implement ${name}`);
+}
+
+export const benchNumber = "+15550100001";
+export const systemClock: Clock = { now: () => new Date() };
+
+/** A realistic telephony event: an incoming call with the customer and metadata groups filled in. */
+export function benchEvent(number = benchNumber, extraMetadata: Record<string, string> = {}): EventPayload {
+  return {
+    event: "incoming_call",
+    call_id: "call_7f3a9c2e41b8",
+    virtual_number: number,
+    caller_number: "+18887654321",
+    timestamp: "2026-11-28T14:00:00Z",
+    call_status: "ringing",
+    customer: { name: "Ada Lovelace", email: "ada@example.com", company: "Analytical Engines Ltd", crm_id: "crm_000123" },
+    metadata: { campaign: "winter-promo", agent_group: "sales-emea", ...extraMetadata },
+  };
+}
+
+export function benchWebhook(url: string, id = "wh_bench0001", number = benchNumber): Webhook {
+  const now = new Date().toISOString();
+  return {
+    id,
+    virtualNumber: number,
+    accountId: "acct_bench",
+    url,
+    events: ["incoming_call", "missed_call", "call_completed", "sms_received"],
+    description: null,
+    enabled: true,
+    authToken: null,
+    include: [...INCLUDE_GROUPS],
+    secrets: [{ secret: newWebhookSecret(), createdAt: now }],
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+let sequence = 0;
+
+/**
+ * A first attempt's queue message for `webhook`, as ingest would have queued it. The id has
+ * a ULID's length but comes from a counter: minting ids is ingest's work, not the sender's.
+ */
+export function firstAttemptMessage(webhook: Webhook, payload: EventPayload): DeliveryMessage {
+  const now = Date.now();
+  return {
+    v: 1,
+    deliveryId: `dlv_BENCH${String(++sequence).padStart(21, "0")}`,
+    webhookId: webhook.id,
+    virtualNumber: webhook.virtualNumber,
+    eventId: `evt_bench_${now}`,
+    event: payload.event,
+    payload,
+    createdAt: new Date(now).toISOString(),
+    generation: 0,
+    rung: 1,
+    attempt: 1,
+  };
+}
+
+export function memoryWebhookStore(webhooks: Webhook[]): WebhookStore {
+  const byId = new Map(webhooks.map((w) => [`${w.virtualNumber}|${w.id}`, w]));
+  return {
+    getNumber: () => unused("getNumber"),
+    listWebhooks: () => unused("listWebhooks"),
+    async getWebhook(number, webhookId) {
+      return byId.get(`${number}|${webhookId}`) ?? null;
+    },
+    async listSubscriptions(number): Promise<Subscription[]> {
+      return webhooks.filter((w) => w.virtualNumber === number).map((w) => ({ id: w.id, events: w.events, enabled: w.enabled }));
+    },
+    createWebhook: () => unused("createWebhook"),
+    updateWebhook: () => unused("updateWebhook"),
+    deleteWebhook: () => unused("deleteWebhook"),
+    putNumber: () => unused("putNumber"),
+    deleteNumber: () => unused("deleteNumber"),
+  };
+}
+
+export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, StoredAttempt>; deliveries: Map<string, Delivery>; claims: Map<string, IngestResult> } {
+  const attempts = new Map<string, StoredAttempt>();
+  const deliveries = new Map<string, Delivery>();
+  const claims = new Map<string, IngestResult>();
+  const open = (d: Delivery) => d.status === "pending" || d.status === "retrying";
+  return {
+    attempts,
+    deliveries,
+    claims,
+    async claimEvent(eventId, result) {
+      const first = claims.get(eventId);
+      if (first) return { claimed: false, first };
+      remember(claims, eventId, result);
+      return { claimed: true };
+    },
+    async findEvent(eventId) {
+      return claims.get(eventId) ?? null;
+    },
+    async putAttempt(_webhookId, deliveryId, attempt) {
+      const key = `${deliveryId}#${attempt.generation}#${attempt.rung}`;
+      const existing = attempts.get(key);
+      if (existing) return { duplicate: true, recorded: existing };
+      remember(attempts, key, attempt);
+      return { duplicate: false, recorded: attempt };
+    },
+    async recordOutcome(delivery, outcome, inline) {
+      const existing = deliveries.get(delivery.id);
+      if (existing && !(existing.generation === delivery.generation && existing.rung < delivery.rung && open(existing))) return false;
+      const inlineAttempt = inline ?? existing?.inlineAttempt;
+      remember(deliveries, delivery.id, { ...delivery, ...outcome, attemptCount: (existing?.attemptCount ?? 0) + 1, ...(inlineAttempt ? { inlineAttempt } : {}) });
+      return true;
+    },
+    async countAttempt(_webhookId, deliveryId) {
+      const existing = deliveries.get(deliveryId);
+      if (existing) deliveries.set(deliveryId, { ...existing, attemptCount: existing.attemptCount + 1 });
+    },
+    async createDelivery(delivery) {
+      if (deliveries.has(delivery.id)) return false;
+      remember(deliveries, delivery.id, delivery);
+      return true;
+    },
+    async transition(_webhookId, deliveryId, from, patch, options = {}) {
+      const existing = deliveries.get(deliveryId);
+      if (!existing || !from.includes(existing.status)) return null;
+      const after = options.newLadder?.after;
+      if (!after) {
+        const next = { ...existing, ...patch };
+        deliveries.set(deliveryId, next);
+        return next;
+      }
+      if (existing.generation !== after.generation) return null;
+      const kept = after.inlineAttempt;
+      if (kept) remember(attempts, `${deliveryId}#${kept.generation}#${kept.rung}`, kept);
+      const { inlineAttempt: _moved, ...rest } = existing;
+      const next = { ...rest, ...patch, generation: existing.generation + 1, rung: 0 };
+      deliveries.set(deliveryId, next);
+      return next;
+    },
+    async getDelivery(_webhookId, deliveryId) {
+      return deliveries.get(deliveryId) ?? null;
+    },
+    listAttempts: () => unused("listAttempts"),
+    listDeliveries: () => unused("listDeliveries"),
+    listOpenDeliveries: () => unused("listOpenDeliveries"),
+  };
+}
+
+/** Serializes each message as the SQS adapter does and keeps only counts. */
+export function memoryQueue(): DeliveryQueue & { messages: number; bytes: number; sends: number } {
+  const queue = {
+    messages: 0,
+    bytes: 0,
+    sends: 0,
+    async send(messages: readonly DeliveryMessage[]) {
+      queue.sends++;
+      for (const m of messages) {
+        queue.messages++;
+        queue.bytes += JSON.stringify(m).length;
+      }
+    },
+  };
+  return queue;
+}
+
+export function memoryScheduler(): RetryScheduler & { scheduled: number } {
+  const scheduler = {
+    scheduled: 0,
+    async schedule() {
+      scheduler.scheduled++;
+    },
+    async cancel() {},
+  };
+  return scheduler;
+}
