@@ -6,8 +6,9 @@
  *             pk NUM#<number>  sk WH#<id>        a webhook (secret and token encrypted)
  *             pk KEY#<key id>  sk KEY            an API key (hash only)
  *             pk SYS#keyring   sk KEYRING        the wrapped data key for secrets at rest (AWS)
- * deliveries: pk WH#<webhook>  sk D#<delivery>   a delivery's state (TTL: 30 days after last activity)
- *             pk WH#<webhook>  sk A#<delivery>#<nnnnn>  one attempt
+ * deliveries: pk WH#<webhook>  sk D#<delivery>   a delivery's state, with its latest attempt inline
+ *                                                (TTL: 30 days after last activity)
+ *             pk WH#<webhook>  sk A#<delivery>#<generation>#<rung>  a failed (or late) attempt
  *             pk EVT#<event id> sk EVT           an event id's first result (TTL: 24 h)
  */
 export interface TableDefinition {
