@@ -602,7 +602,7 @@ async function main(): Promise<number> {
       `  time to drain:              ${summary.time_to_drain_s === null ? `did not drain (the last delivery arrived ${summary.last_delivery_after_ingest_s} s after the last batch was accepted)` : `${summary.time_to_drain_s} s after the last batch was accepted`}`,
       `  fault:                      ${killed ? `SIGKILL (${KILL_MODE}) after ${summary.fault!.after_batches_accepted}/${batches.length} batches (${summary.fault!.posts_in_flight} posts in flight), down ${summary.fault!.downtime_s} s; ${failedPosts} failed posts ${JSON.stringify(failuresByKind)}, ${repostedBatches} batches re-posted` : "none"}`,
       `  queue at end:               ${JSON.stringify(depths)}; retry schedules pending: ${schedulesPending}`,
-      `  runtime warnings/errors:    ${JSON.stringify(problems)}`,
+      `  runtime warnings/errors:    ${problems.every((p) => Object.keys(p).length === 0) ? "none" : JSON.stringify(problems)}`,
       `  runtime logs:               ${logDir}`,
       "",
     ];
