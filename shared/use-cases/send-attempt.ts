@@ -1,6 +1,6 @@
 import { deliveredBody, type EventName, type EventPayload } from "../domain/events.js";
 import { RESPONSE_BODY_LIMIT, type Attempt } from "../domain/delivery.js";
-import { signDelivery } from "../domain/signing.js";
+import { signDelivery, type SignedHeaders } from "../domain/signing.js";
 import { liveSecrets, type Webhook } from "../domain/webhook.js";
 import type { Deps } from "./deps.js";
 
@@ -12,6 +12,40 @@ export interface AttemptInput {
   attempt: number;
   /** Position on the current ladder: what X-LimePhone-Attempt shows (1-5). */
   rung: number;
+}
+
+const REDACTED_AUTHORIZATION = "Bearer ***";
+
+/**
+ * The request headers, built in one go (no spreads): this runs for every attempt. The order is
+ * the one the attempt log expects (authorization, when there is one, third).
+ */
+function requestHeaders(userAgent: string, authorization: string | null, signed: SignedHeaders, input: AttemptInput): Record<string, string> {
+  if (authorization === null) {
+    return {
+      "content-type": "application/json",
+      "user-agent": userAgent,
+      "x-limephone-signature": signed["x-limephone-signature"],
+      "webhook-id": signed["webhook-id"],
+      "webhook-timestamp": signed["webhook-timestamp"],
+      "webhook-signature": signed["webhook-signature"],
+      "x-limephone-event": input.event,
+      "x-limephone-delivery": input.deliveryId,
+      "x-limephone-attempt": String(input.rung),
+    };
+  }
+  return {
+    "content-type": "application/json",
+    "user-agent": userAgent,
+    authorization,
+    "x-limephone-signature": signed["x-limephone-signature"],
+    "webhook-id": signed["webhook-id"],
+    "webhook-timestamp": signed["webhook-timestamp"],
+    "webhook-signature": signed["webhook-signature"],
+    "x-limephone-event": input.event,
+    "x-limephone-delivery": input.deliveryId,
+    "x-limephone-attempt": String(input.rung),
+  };
 }
 
 /**
@@ -27,17 +61,11 @@ export async function sendAttempt(
   const started = deps.clock.now();
   const body = JSON.stringify(deliveredBody(input.payload, webhook.include));
   const signed = signDelivery(liveSecrets(webhook, started), input.deliveryId, Math.floor(started.getTime() / 1000), body);
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    "user-agent": deps.userAgent,
-    ...(webhook.authToken !== null ? { authorization: `Bearer ${webhook.authToken}` } : {}),
-    ...signed,
-    "x-limephone-event": input.event,
-    "x-limephone-delivery": input.deliveryId,
-    "x-limephone-attempt": String(input.rung),
-  };
+  const token = webhook.authToken;
+  const headers = requestHeaders(deps.userAgent, token === null ? null : `Bearer ${token}`, signed, input);
   const outcome = await deps.sender.send({ url: webhook.url, headers, body });
-  const shownHeaders = webhook.authToken !== null ? { ...headers, authorization: "Bearer ***" } : headers;
+  // The log never shows the token; only then is a second copy made.
+  const shownHeaders = token === null ? headers : requestHeaders(deps.userAgent, REDACTED_AUTHORIZATION, signed, input);
   return {
     ok: outcome.ok,
     attempt: {

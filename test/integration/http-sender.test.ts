@@ -231,6 +231,67 @@ describe("the undici HTTP sender", () => {
     expect(took).toBeLessThan(900);
   });
 
+  it("bounds the wait for a body that stalls after the headers, well inside the attempt's budget", async () => {
+    // Arrange: headers and a first byte, then nothing, on a 5 s budget.
+    const receiver = await startReceiver((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/plain", "Content-Length": "100" });
+      res.write("x");
+    });
+    const http = sender({ timeoutMs: 5000, allowPrivateTargets: true });
+
+    // Act
+    const started = Date.now();
+    const outcome = await http.send(webhookRequest(receiver.url));
+    const took = Date.now() - started;
+
+    // Assert: the body wait (1 s) ends it, not the 5 s budget.
+    expect(outcome).toMatchObject({ ok: true, status: 200, body: "x" });
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(2500);
+  });
+
+  it("sends each URL to its own path and query, however often the same URLs come back", async () => {
+    // Arrange
+    const receiver = await startReceiver((_req, res) => res.end("ok"));
+    const http = sender({ timeoutMs: 2000, allowPrivateTargets: true });
+    const paths = ["/a", "/b?x=1", "/a?x=2", "/"];
+
+    // Act
+    for (let round = 0; round < 3; round += 1) {
+      for (const path of paths) expect(await http.send(webhookRequest(`${receiver.url}${path}`))).toMatchObject({ ok: true });
+    }
+
+    // Assert
+    expect(receiver.requests.map((r) => r.url)).toEqual([...paths, ...paths, ...paths]);
+  });
+
+  it("keeps odd response header names as plain data: lower-cased, repeated ones joined, __proto__ not a prototype", async () => {
+    // Arrange
+    const receiver = await startTcpReceiver((socket) => {
+      socket.once("data", () =>
+        socket.end(
+          "HTTP/1.1 200 OK\r\nX-Odd: 1\r\nx-odd: 2\r\n__proto__: p1\r\n__proto__: p2\r\nConstructor: c\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+        ),
+      );
+    });
+    const http = sender({ timeoutMs: 2000, allowPrivateTargets: true });
+
+    // Act
+    const outcome = await http.send(webhookRequest(receiver.url));
+
+    // Assert
+    expect(outcome).toMatchObject({ ok: true, status: 200, body: "ok" });
+    const headers = outcome.headers!;
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(headers["x-odd"]).toBe("1, 2");
+    expect(Object.hasOwn(headers, "constructor") && headers.constructor).toBe("c");
+    expect(Object.hasOwn(headers, "__proto__")).toBe(true);
+    for (const [name, value] of Object.entries(headers)) {
+      expect(name).toBe(name.toLowerCase());
+      expect(typeof value).toBe("string");
+    }
+  });
+
   it("times out on schedule while the connection is still being set up", async () => {
     // Arrange
     const receiver = await startReceiver((_req, res) => res.end("ok"));
@@ -393,6 +454,21 @@ describe("the undici HTTP sender", () => {
         expect(receiver.connections).toBe(0);
       },
     );
+
+    it("refuses a blocked IP literal on every attempt, not only the first", async () => {
+      // Arrange
+      const receiver = await startReceiver((_req, res) => res.end("ok"));
+      const http = sender({ timeoutMs: 2000, allowPrivateTargets: false });
+      const url = `http://127.0.0.1:${receiver.port}/hook`;
+
+      // Act
+      const outcomes = [];
+      for (let i = 0; i < 3; i += 1) outcomes.push(await http.send(webhookRequest(url)));
+
+      // Assert
+      for (const outcome of outcomes) expect(outcome).toMatchObject({ ok: false, status: null, error: { code: "blocked_address" } });
+      expect(receiver.connections).toBe(0);
+    });
 
     it("refuses a name that was public when checked but resolves inside at connect time (DNS rebinding)", async () => {
       // Arrange: the create-time guard sees a public address for the name...

@@ -100,15 +100,40 @@ function classifySendError(error: unknown, timeoutMs: number): { code: AttemptEr
   return { code: "connection_error", message: `The connection failed (${firstCode ?? "network error"}).` };
 }
 
-function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+function setHeader(headers: Record<string, string>, name: string, value: string): void {
+  const existing = Object.hasOwn(headers, name) ? headers[name] : undefined;
+  const joined = existing === undefined ? value : `${existing}, ${value}`;
+  // A header named __proto__ is data here, not the object's prototype.
+  if (name === "__proto__") Object.defineProperty(headers, name, { value: joined, enumerable: true, configurable: true, writable: true });
+  else headers[name] = joined;
+}
+
+/** A fresh copy with lower-cased names and repeated values joined: the slow path of flattenHeaders. */
+function copyHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const name in raw) {
+  for (const name of Object.keys(raw)) {
     const value = raw[name];
     if (value === undefined) continue;
-    // undici already lower-cases names; doing it again costs little and keeps the invariant local.
-    headers[name.toLowerCase()] = typeof value === "string" ? value : value.join(", ");
+    setHeader(headers, name.toLowerCase(), typeof value === "string" ? value : value.join(", "));
   }
   return headers;
+}
+
+/**
+ * The answer's headers as the log keeps them: lower-cased names, repeated ones joined with ", ".
+ * undici hands each response a fresh plain object (names lower-cased, an array for a repeated
+ * name), so that object is fixed up in place rather than copied. Anything else (a name not
+ * lower-cased, or the odd prototype a repeated `__proto__` header leaves) gets a clean copy.
+ */
+function flattenHeaders(raw: IncomingHttpHeaders): Record<string, string> {
+  const headers = raw as Record<string, string | string[] | undefined>;
+  if (Object.getPrototypeOf(headers) !== Object.prototype) return copyHeaders(headers);
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || name === "__proto__" || name.toLowerCase() !== name) return copyHeaders(headers);
+    if (typeof value !== "string") headers[name] = value.join(", ");
+  }
+  return headers as Record<string, string>;
 }
 
 function decodePrefix(chunks: Buffer[], size: number): string {
@@ -122,11 +147,19 @@ function failure(error: { code: AttemptErrorCode; message: string }, durationMs:
   return { ok: false, status: null, headers: null, body: null, durationMs, error };
 }
 
+function fireDeadline(attempt: AttemptHandler): void {
+  attempt.onDeadline();
+}
+
 /**
  * One attempt, as a raw undici dispatch handler rather than `agent.request`: no response
  * stream, no AbortSignal and no async-hooks resource per attempt, and the deadline settles
  * the outcome on time even while the request still waits for its socket (undici only hands
  * out the abort controller once the request is written).
+ *
+ * One timer per attempt: the deadline. A short answer's body comes in the same read as its
+ * headers and settles the attempt before a microtask queued at the headers runs; only a body
+ * still outstanding then swaps the deadline for the shorter body wait.
  */
 class AttemptHandler implements Dispatcher.DispatchHandler {
   private controller: Dispatcher.DispatchController | null = null;
@@ -135,7 +168,7 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   private status = 0;
   private headers: Record<string, string> | null = null;
   private durationMs = 0;
-  private chunks: Buffer[] = [];
+  private chunks: Buffer[] | null = null;
   private size = 0;
 
   constructor(
@@ -143,14 +176,14 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     private readonly timeoutMs: number,
     private readonly resolve: (outcome: SendOutcome) => void,
   ) {
-    this.timer = setTimeout(() => this.onDeadline(), timeoutMs);
+    this.timer = setTimeout(fireDeadline, timeoutMs, this);
   }
 
   private elapsed(): number {
     return Math.round(performance.now() - this.start);
   }
 
-  private onDeadline(): void {
+  onDeadline(): void {
     if (this.settled) return;
     if (this.headers === null) {
       this.settled = true;
@@ -159,6 +192,13 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       return;
     }
     this.finishBody(true);
+  }
+
+  /** Headers are in on time; a body still outstanding gets a short wait of its own, never past the budget. */
+  private startBodyWait(): void {
+    if (this.settled) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(fireDeadline, Math.max(0, Math.min(BODY_WAIT_LIMIT_MS, this.timeoutMs - this.durationMs)), this);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -173,14 +213,12 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     this.durationMs = this.elapsed();
     this.status = statusCode;
     this.headers = flattenHeaders(headers);
-    // Headers are in on time; the body now gets a short wait of its own, never past the budget.
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.onDeadline(), Math.max(0, Math.min(BODY_WAIT_LIMIT_MS, this.timeoutMs - this.durationMs)));
+    queueMicrotask(() => this.startBodyWait());
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
-    this.chunks.push(chunk);
+    (this.chunks ??= []).push(chunk);
     this.size += chunk.length;
     if (this.size >= RESPONSE_BODY_LIMIT) this.finishBody(true);
   }
@@ -207,13 +245,24 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     clearTimeout(this.timer);
     const { status, durationMs } = this;
     const headers = this.headers!;
-    const body = decodePrefix(this.chunks, this.size);
-    this.chunks = [];
+    const body = this.chunks === null ? "" : decodePrefix(this.chunks, this.size);
+    this.chunks = null;
     if (cut) this.controller?.abort(new Error("The rest of the response body is not read."));
     if (status >= 200 && status < 300) this.resolve({ ok: true, status, headers, body, durationMs });
     else this.resolve({ ok: false, status, headers, body, durationMs, error: { code: "http_status", message: `HTTP ${status}` } });
   }
 }
+
+/** Where a webhook URL sends to, parsed once per URL string. */
+interface Target {
+  origin: string;
+  path: string;
+  /** An IP literal or localhost name the sender must not connect to. */
+  blocked: boolean;
+}
+
+/** URLs whose parse is kept, per sender; a worker sends to far fewer at once. */
+export const TARGET_CACHE_SIZE = 1000;
 
 export function createHttpSender(options: HttpSenderOptions): HttpSender & { close(): Promise<void> } {
   const { timeoutMs, allowPrivateTargets } = options;
@@ -227,24 +276,48 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender & { clo
     ...(options.connections !== undefined ? { connections: options.connections } : {}),
   });
 
+  // Insertion order is (roughly) recency order: once the map is half full, a hit moves its entry
+  // to the end; an insert at the bound drops the first.
+  const targets = new Map<string, Target>();
+
+  /** The URL's origin, path and literal-host verdict; null when it does not parse (not cached). */
+  function targetOf(url: string): Target | null {
+    let target = targets.get(url);
+    if (target !== undefined) {
+      if (targets.size > TARGET_CACHE_SIZE / 2) {
+        targets.delete(url);
+        targets.set(url, target);
+      }
+      return target;
+    }
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return null;
+    }
+    let blocked = false;
+    if (!allowPrivateTargets) {
+      const host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+      blocked = literalHostReason(host) !== null;
+    }
+    target = { origin: parsed.origin, path: parsed.pathname + parsed.search, blocked };
+    if (targets.size >= TARGET_CACHE_SIZE) targets.delete(targets.keys().next().value!);
+    targets.set(url, target);
+    return target;
+  }
+
   function send(request: HttpRequest): Promise<SendOutcome> {
     const start = performance.now();
-    let url: URL;
-    try {
-      url = new URL(request.url);
-    } catch {
-      return Promise.resolve(failure({ code: "connection_error", message: "The URL is not valid." }, 0));
-    }
-    if (!allowPrivateTargets) {
-      const host = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-      if (literalHostReason(host) !== null) {
-        return Promise.resolve(failure({ code: "blocked_address", message: "The host is a non-public address." }, Math.round(performance.now() - start)));
-      }
+    const target = targetOf(request.url);
+    if (target === null) return Promise.resolve(failure({ code: "connection_error", message: "The URL is not valid." }, 0));
+    if (target.blocked) {
+      return Promise.resolve(failure({ code: "blocked_address", message: "The host is a non-public address." }, Math.round(performance.now() - start)));
     }
     return new Promise((resolve) => {
       const attempt = new AttemptHandler(start, timeoutMs, resolve);
       try {
-        agent.dispatch({ origin: url.origin, path: url.pathname + url.search, method: "POST", headers: request.headers, body: request.body }, attempt);
+        agent.dispatch({ origin: target.origin, path: target.path, method: "POST", headers: request.headers, body: request.body }, attempt);
       } catch (error) {
         attempt.onResponseError(undefined, error as Error);
       }
