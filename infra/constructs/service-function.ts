@@ -37,6 +37,9 @@ export interface ServiceFunctionProps {
  * own role that starts with nothing but writing to that log group (no managed policies);
  * each construct adds exactly the grants its function needs.
  */
+/** SDK clients imported lazily by the functions and taken from the Lambda runtime. */
+export const LAZY_RUNTIME_SDK_CLIENTS = ["@aws-sdk/client-kms", "@aws-sdk/client-scheduler"] as const;
+
 export class ServiceFunction extends Construct {
   readonly function: NodejsFunction;
   readonly role: Role;
@@ -79,6 +82,9 @@ export class ServiceFunction extends Construct {
         // Some CommonJS dependencies call require(); ESM has none unless we make one.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         bundleAwsSDK: BUNDLE_AWS_SDK,
+        // Loaded only on first use (failed attempts, secret reads; see the adapters): left to
+        // the Lambda runtime's own SDK v3 so a cold start neither parses nor evaluates them.
+        externalModules: [...LAZY_RUNTIME_SDK_CLIENTS],
         tsconfig: `${REPO_ROOT}tsconfig.json`,
       },
     });

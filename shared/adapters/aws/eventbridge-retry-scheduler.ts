@@ -1,5 +1,13 @@
 import { createHash } from "node:crypto";
-import { CreateScheduleCommand, DeleteScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
+import type { SchedulerClient } from "@aws-sdk/client-scheduler";
+
+/*
+ * The Scheduler SDK is loaded on first use, not at import: only failed attempts and
+ * cancellations need it, and in the Lambda bundle it is left to the runtime's own SDK
+ * (see infra/constructs/service-function.ts), so a cold start never loads it.
+ */
+let sdk: Promise<typeof import("@aws-sdk/client-scheduler")> | undefined;
+const schedulerSdk = () => (sdk ??= import("@aws-sdk/client-scheduler"));
 import { scheduleSlot, type DeliveryMessage } from "../../domain/delivery.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
 
@@ -78,6 +86,7 @@ export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedul
   const clock = options.clock ?? { now: () => new Date() };
   return {
     async schedule(message: DeliveryMessage, at: Date): Promise<void> {
+      const { CreateScheduleCommand } = await schedulerSdk();
       const command = new CreateScheduleCommand({
         Name: retryScheduleName(message.deliveryId, scheduleSlot(message.generation ?? 0, message.rung)),
         GroupName: groupName,
@@ -105,6 +114,7 @@ export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedul
 
     async cancel(deliveryId: string, slot: number): Promise<void> {
       try {
+        const { DeleteScheduleCommand } = await schedulerSdk();
         await client.send(new DeleteScheduleCommand({ Name: retryScheduleName(deliveryId, slot), GroupName: groupName }));
       } catch (error) {
         // Never created, already fired (ActionAfterCompletion DELETE) or already canceled.

@@ -1,4 +1,8 @@
-import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from "@aws-sdk/client-kms";
+import type { KMSClient } from "@aws-sdk/client-kms";
+
+// Loaded with the first secret read, and left to the Lambda runtime's SDK (see service-function.ts).
+let sdk: Promise<typeof import("@aws-sdk/client-kms")> | undefined;
+const kmsSdk = () => (sdk ??= import("@aws-sdk/client-kms"));
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 
 /**
@@ -42,6 +46,7 @@ export function createKmsDataKeyProvider(options: KmsDataKeyOptions): () => Prom
   };
 
   const unwrap = async (wrapped: string): Promise<Buffer> => {
+    const { DecryptCommand } = await kmsSdk();
     const out = await kms.send(
       new DecryptCommand({
         KeyId: kmsKeyId,
@@ -56,6 +61,7 @@ export function createKmsDataKeyProvider(options: KmsDataKeyOptions): () => Prom
     const existing = await readWrapped();
     if (existing) return unwrap(existing);
 
+    const { GenerateDataKeyCommand } = await kmsSdk();
     const generated = await kms.send(
       new GenerateDataKeyCommand({ KeyId: kmsKeyId, KeySpec: "AES_256", EncryptionContext: { ...KEYRING_ENCRYPTION_CONTEXT } }),
     );
