@@ -1,3 +1,4 @@
+import { LAZY_RUNTIME_SDK_CLIENTS } from "../../infra/constructs/service-function.js";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -118,7 +119,8 @@ async function mirroredBuild(entry: string, outfile: string, sdkExternal: boolea
     outfile,
     metafile: true,
     logLevel: "silent",
-    ...(sdkExternal ? { external: ["@aws-sdk/*"] } : {}),
+    // As the construct does: the lazily loaded clients are always the runtime's.
+    external: sdkExternal ? ["@aws-sdk/*"] : [...LAZY_RUNTIME_SDK_CLIENTS],
   });
   return result.metafile!;
 }
