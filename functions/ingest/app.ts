@@ -1,6 +1,5 @@
-import middy from "@middy/core";
-import { authorize, dispatch, httpErrors, jsonBody, rateLimit } from "../../shared/adapters/api/middleware.js";
-import { json, type ApiContext, type ApiEvent, type ApiResult, type RouteTable } from "../../shared/adapters/api/http.js";
+import { httpApi } from "../../shared/adapters/api/middleware.js";
+import { json, type RouteTable } from "../../shared/adapters/api/http.js";
 import { ValidationError } from "../../shared/domain/errors.js";
 import { EventBatchSchema } from "../../shared/domain/events.js";
 import { emitMetrics } from "../../shared/logger.js";
@@ -42,10 +41,5 @@ export function createIngestHandler(deps: IngestDeps) {
       },
     },
   };
-  return middy<ApiEvent, ApiResult, Error, ApiContext>()
-    .use(httpErrors(deps.logger))
-    .use(authorize(deps, routes))
-    .use(rateLimit({ perSecond: deps.config.API_RATE_LIMIT_PER_SECOND, burst: deps.config.API_RATE_LIMIT_BURST }))
-    .use(jsonBody(routes))
-    .handler(dispatch(routes));
+  return httpApi(deps, routes);
 }

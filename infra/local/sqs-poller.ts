@@ -2,6 +2,29 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { Logger } from "../../shared/logger.js";
 
+/** ReceiveMessage results as the SQSEvent records Lambda's event source hands a function. */
+export function toSqsRecords(
+  messages: readonly { MessageId?: string; ReceiptHandle?: string; Body?: string; MD5OfBody?: string; Attributes?: Record<string, string> }[],
+  queueArn: string,
+): SQSRecord[] {
+  return messages.map((m) => ({
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+      SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: "local",
+      ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: "us-east-1",
+  }));
+}
+
 type SqsHandler = (event: SQSEvent, context: any) => Promise<SQSBatchResponse | void>;
 
 /**
@@ -41,22 +64,7 @@ export function startSqsPoller(options: {
           await options.waitForSend(1000);
           continue;
         }
-        const records: SQSRecord[] = messages.map((m) => ({
-          messageId: m.MessageId!,
-          receiptHandle: m.ReceiptHandle!,
-          body: m.Body ?? "",
-          attributes: {
-            ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-            SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-            SenderId: "local",
-            ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-          },
-          messageAttributes: {},
-          md5OfBody: m.MD5OfBody ?? "",
-          eventSource: "aws:sqs",
-          eventSourceARN: options.queueArn,
-          awsRegion: "us-east-1",
-        }));
+        const records = toSqsRecords(messages, options.queueArn);
         let failed = new Set<string>();
         try {
           const result = await options.handler({ Records: records }, { awsRequestId: `local-${n}-${Date.now()}` });

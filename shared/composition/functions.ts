@@ -1,14 +1,9 @@
 import { loadConfig, type Config } from "../config.js";
 // The ingest function has its own, smaller composition (./ingest.ts): no Scheduler, KMS or HTTP client in its bundle.
-import { createDynamoDeliveryLog } from "../adapters/aws/dynamo-delivery-log.js";
-import { createDynamoKeyStore } from "../adapters/aws/dynamo-key-store.js";
-import { createDynamoWebhookStore } from "../adapters/aws/dynamo-webhook-store.js";
-import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.js";
 import { createHttpSender } from "../adapters/http/undici-sender.js";
 import { createTargetGuard } from "../adapters/http/address-guard.js";
-import { logger } from "../logger.js";
 import type { Deps } from "../use-cases/deps.js";
-import { dynamoClient, sqsClient, systemClock } from "./clients.js";
+import { storeDeps } from "./stores.js";
 import { retryScheduler } from "./scheduler.js";
 import { secretCipher } from "./secrets.js";
 
@@ -24,19 +19,13 @@ const WORKER_ENV = [
 function fullDeps(config: Config): Deps & { config: Config } {
   const cipher = secretCipher(config);
   return {
-    config,
-    clock: systemClock,
-    webhooks: createDynamoWebhookStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME, cipher),
-    keys: createDynamoKeyStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
-    log: createDynamoDeliveryLog(dynamoClient(), config.DELIVERIES_TABLE_NAME),
-    queue: createSqsDeliveryQueue(sqsClient(), config.DELIVERY_QUEUE_URL),
+    ...storeDeps(config, cipher),
     scheduler: retryScheduler(config),
     sender: createHttpSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
     guard: createTargetGuard({ allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
     ladder: config.retryLadder,
     userAgent: `LimePhone-Webhooks/${config.SERVICE_VERSION}`,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-    logger,
   };
 }
 

@@ -1,8 +1,9 @@
+import { toSqsRecords } from "../../infra/local/sqs-poller.js";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { APIGatewayProxyEventV2, SQSEvent, SQSRecord } from "aws-lambda";
+import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
 import { createDeliveryHandler } from "../../functions/delivery/app.js";
 import { createIngestHandler } from "../../functions/ingest/app.js";
 import { createHttpSender } from "../../shared/adapters/http/undici-sender.js";
@@ -309,24 +310,6 @@ function apiEvent(path: string, key: string, body: unknown): APIGatewayProxyEven
   };
 }
 
-function sqsRecords(messages: { MessageId?: string; ReceiptHandle?: string; Body?: string; Attributes?: Record<string, string> }[], queueArn: string): SQSRecord[] {
-  return messages.map((m) => ({
-    messageId: m.MessageId!,
-    receiptHandle: m.ReceiptHandle!,
-    body: m.Body ?? "",
-    attributes: {
-      ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
-      SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-      SenderId: "bench",
-      ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: queueArn,
-    awsRegion: "us-east-1",
-  }));
-}
 
 export async function benchCost(
   receiver: BenchReceiver,
@@ -399,7 +382,7 @@ export async function benchCost(
             if (performance.now() > deadline) throw new Error(`cost scenario ${name}: ${s.requests - s.failed} of ${shape.events} delivered in 60 s`);
             continue;
           }
-          const records = sqsRecords(messages, queueArn);
+          const records = toSqsRecords(messages, queueArn);
           const t0 = performance.now();
           const result = await delivery({ Records: records } as SQSEvent, context);
           deliveryMs.push(performance.now() - t0);

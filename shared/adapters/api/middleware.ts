@@ -1,4 +1,4 @@
-import type { MiddlewareObj } from "@middy/core";
+import middy, { type MiddlewareObj } from "@middy/core";
 import {
   AppError,
   ForbiddenError,
@@ -122,4 +122,20 @@ export function dispatch(routes: RouteTable) {
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
     return route.run({ principal: context.principal!, path, query, body: context.body });
   };
+}
+
+/**
+ * The one middleware chain of every HTTP function: errors → key and scope → rate limit per
+ * key → size, media type, JSON → the route.
+ */
+export function httpApi(
+  deps: Pick<Deps, "keys" | "logger"> & { config: { API_RATE_LIMIT_PER_SECOND: number; API_RATE_LIMIT_BURST: number } },
+  routes: RouteTable,
+) {
+  return middy<ApiEvent, ApiResult, Error, ApiContext>()
+    .use(httpErrors(deps.logger))
+    .use(authorize(deps, routes))
+    .use(rateLimit({ perSecond: deps.config.API_RATE_LIMIT_PER_SECOND, burst: deps.config.API_RATE_LIMIT_BURST }))
+    .use(jsonBody(routes))
+    .handler(dispatch(routes));
 }

@@ -4,6 +4,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
+  type QueryCommandInput,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { LOG_RETENTION_S, type Delivery, type StoredAttempt } from "../../domain/delivery.js";
@@ -223,6 +224,18 @@ function decodeCursor(cursor: string, webhookId: string): Record<string, Attribu
 
 /** The delivery log and the event-id claims, in the deliveries table. */
 export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: string, clock: { now(): Date } = { now: () => new Date() }): DeliveryLog {
+  /** Every item of a query, page after page (attempts and open deliveries are few per delivery or webhook). */
+  async function queryAll(input: Omit<QueryCommandInput, "TableName" | "ExclusiveStartKey">): Promise<Record<string, AttributeValue>[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await client.send(new QueryCommand({ ...input, TableName: tableName, ExclusiveStartKey: start }));
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
   return {
     async claimEvent(eventId, result, now) {
       const nowS = Math.floor(now.getTime() / 1000);
@@ -412,22 +425,12 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
     },
 
     async listAttempts(webhookId, deliveryId) {
-      const attempts: StoredAttempt[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues: { ":pk": S(`WH#${webhookId}`), ":prefix": S(`A#${deliveryId}#`) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) attempts.push(attemptFromItem(item));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return attempts;
+      const items = await queryAll({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        ExpressionAttributeValues: { ":pk": S(`WH#${webhookId}`), ":prefix": S(`A#${deliveryId}#`) },
+        ConsistentRead: true,
+      });
+      return items.map(attemptFromItem);
     },
 
     async listDeliveries(webhookId, query) {
@@ -474,23 +477,13 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
     },
 
     async listOpenDeliveries(webhookId) {
-      const open: Delivery[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
-            FilterExpression: "#status IN (:p, :r)",
-            ExpressionAttributeNames: { "#status": "status" },
-            ExpressionAttributeValues: { ":pk": S(`WH#${webhookId}`), ":prefix": S("D#"), ":p": S("pending"), ":r": S("retrying") },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) open.push(deliveryFromItem(item));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return open;
+      const items = await queryAll({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
+        FilterExpression: "#status IN (:p, :r)",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: { ":pk": S(`WH#${webhookId}`), ":prefix": S("D#"), ":p": S("pending"), ":r": S("retrying") },
+      });
+      return items.map(deliveryFromItem);
     },
   };
 }
