@@ -16,6 +16,8 @@ export interface Logger {
   warn(message: string, fields?: LogInput): void;
   error(message: string, fields?: LogInput): void;
   child(fields: LogFields): Logger;
+  /** Writes CloudWatch Embedded Metric Format figures through this logger's output. */
+  metrics(namespace: string, dimensions: Record<string, string>, metrics: Record<string, { value: number; unit: "Count" | "Milliseconds" }>): void;
 }
 
 /** An error as a log line may show it: name, code and message (AWS SDK and undici messages carry no secrets). */
@@ -42,6 +44,7 @@ export function createLogger(base: LogFields = {}, write: (line: string) => void
     warn: (m, f) => log("warn", m, f),
     error: (m, f) => log("error", m, f),
     child: (fields) => createLogger({ ...base, ...fields }, write),
+    metrics: (namespace, dimensions, metrics) => emitMetrics(namespace, dimensions, metrics, write),
   };
 }
 

@@ -3,7 +3,6 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import * as z from "../../shared/domain/zod.js";
 import { EventNameSchema, EventSchema } from "../../shared/domain/events.js";
 import type { DeliveryMessage } from "../../shared/domain/delivery.js";
-import { emitMetrics } from "../../shared/logger.js";
 import type { FullDeps } from "../../shared/composition/functions.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 
@@ -74,7 +73,7 @@ export function createDeliveryHandler(deps: FullDeps) {
           duplicate: result.duplicate,
           ...(result.applied ? {} : { late: true }),
         });
-        emitMetrics(METRICS_NAMESPACE, { Function: "delivery" }, {
+        deps.logger.metrics(METRICS_NAMESPACE, { Function: "delivery" }, {
           AttemptLatency: { value: a.durationMs, unit: "Milliseconds" },
           [result.status === "succeeded" ? "DeliveriesSucceeded" : result.status === "retrying" ? "DeliveriesRetried" : "DeliveriesFailed"]: {
             value: 1,

@@ -2,7 +2,6 @@ import { httpApi } from "../../shared/adapters/api/middleware.js";
 import { json, type RouteTable } from "../../shared/adapters/api/http.js";
 import { ValidationError } from "../../shared/domain/errors.js";
 import { EventBatchSchema } from "../../shared/domain/events.js";
-import { emitMetrics } from "../../shared/logger.js";
 import type { IngestDeps } from "../../shared/composition/ingest.js";
 import { ingestBatch, ingestEvent } from "../../shared/use-cases/ingest-events.js";
 
@@ -17,7 +16,7 @@ export function createIngestHandler(deps: IngestDeps) {
       run: async (r) => {
         const result = await ingestEvent(deps, r.body);
         deps.logger.info("event accepted", { event_id: result.event_id, deliveries: result.deliveries });
-        emitMetrics(METRICS_NAMESPACE, { Function: "ingest" }, {
+        deps.logger.metrics(METRICS_NAMESPACE, { Function: "ingest" }, {
           EventsIngested: { value: 1, unit: "Count" },
           DeliveriesQueued: { value: result.messages, unit: "Count" },
         });
@@ -33,7 +32,7 @@ export function createIngestHandler(deps: IngestDeps) {
         const results = await ingestBatch(deps, parsed.data.events);
         const accepted = results.filter((x) => "event_id" in x).length;
         deps.logger.info("event batch accepted", { events: results.length, accepted, rejected: results.length - accepted });
-        emitMetrics(METRICS_NAMESPACE, { Function: "ingest" }, {
+        deps.logger.metrics(METRICS_NAMESPACE, { Function: "ingest" }, {
           EventsIngested: { value: accepted, unit: "Count" },
           EventsRejected: { value: results.length - accepted, unit: "Count" },
         });
