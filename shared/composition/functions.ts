@@ -16,12 +16,17 @@ const WORKER_ENV = [
   "RETRY_SCHEDULER_ROLE_ARN",
 ] as const;
 
-function fullDeps(config: Config): Deps & { config: Config } {
+function fullDeps(config: Config, sends: "often" | "seldom"): Deps & { config: Config } {
   const cipher = secretCipher(config);
   return {
     ...storeDeps(config, cipher),
     scheduler: retryScheduler(config),
-    sender: createHttpSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
+    sender: createHttpSender({
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      // The API sends only for `test`: it loads the HTTP client then, not in every cold start.
+      lazy: sends === "seldom",
+    }),
     guard: createTargetGuard({ allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
     ladder: config.retryLadder,
     userAgent: `LimePhone-Webhooks/${config.SERVICE_VERSION}`,
@@ -29,6 +34,6 @@ function fullDeps(config: Config): Deps & { config: Config } {
   };
 }
 
-export const apiDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV));
-export const deliveryDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV));
+export const apiDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV), "seldom");
+export const deliveryDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV), "often");
 export type FullDeps = ReturnType<typeof fullDeps>;

@@ -1,14 +1,21 @@
 import { performance } from "node:perf_hooks";
 import type { IncomingHttpHeaders } from "node:http";
-import type { Dispatcher } from "undici";
-// Only the Agent: undici's index also loads fetch, WebSocket, the caches and more, which
-// cost ~50 ms of every cold start and are never used here.
-import Agent from "undici/lib/dispatcher/agent.js";
+import type { Agent, Dispatcher } from "undici";
+
+/*
+ * Only the Agent: undici's index also loads fetch, WebSocket, the caches and more (~50 ms of
+ * a cold start, never used here). Loaded by a dynamic import, so a function that rarely sends
+ * (the API, for `test`) can leave it for its first send (options.lazy).
+ */
+let agentClass: Promise<typeof Agent> | undefined;
+const loadAgentClass = () => (agentClass ??= import("undici/lib/dispatcher/agent.js").then((m) => m.default));
 import { RESPONSE_BODY_LIMIT, type AttemptErrorCode } from "../../domain/delivery.js";
 import type { HttpRequest, HttpSender, SendOutcome } from "../../ports/index.js";
 import { BLOCKED_ADDRESS, createGuardedLookup, literalHostReason, type Resolve } from "./address-guard.js";
 
 export interface HttpSenderOptions {
+  /** Load undici on the first send rather than now (for a function that seldom sends). */
+  lazy?: boolean;
   /** The whole budget from starting to connect until the last response header byte. */
   timeoutMs: number;
   allowPrivateTargets: boolean;
@@ -272,12 +279,19 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender & { clo
   // net skips the lookup hook for IP literals, so those are checked in send() instead.
   const lookup = !allowPrivateTargets || options.resolve ? createGuardedLookup({ resolve: options.resolve, allowPrivateTargets }) : undefined;
   // One pooled, keep-alive agent for every attempt: reusing sockets is most of the throughput.
-  const agent = new Agent({
-    // Backstops only: the attempt's own deadline spans queueing, connect and headers together.
-    connect: lookup ? { timeout: timeoutMs, lookup } : { timeout: timeoutMs },
-    headersTimeout: timeoutMs,
-    ...(options.connections !== undefined ? { connections: options.connections } : {}),
-  });
+  let agent: Agent | undefined;
+  let agentReady: Promise<Agent> | undefined;
+  const makeAgent = () =>
+    (agentReady ??= loadAgentClass().then(
+      (AgentClass) =>
+        (agent = new AgentClass({
+          // Backstops only: the attempt's own deadline spans queueing, connect and headers together.
+          connect: lookup ? { timeout: timeoutMs, lookup } : { timeout: timeoutMs },
+          headersTimeout: timeoutMs,
+          ...(options.connections !== undefined ? { connections: options.connections } : {}),
+        })),
+    ));
+  if (!options.lazy) void makeAgent();
 
   // Insertion order is (roughly) recency order: once the map is half full, a hit moves its entry
   // to the end; an insert at the bound drops the first.
@@ -311,6 +325,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender & { clo
   }
 
   function send(request: HttpRequest): Promise<SendOutcome> {
+    if (agent === undefined) return makeAgent().then(() => send(request));
     const start = performance.now();
     const target = targetOf(request.url);
     if (target === null) return Promise.resolve(failure({ code: "connection_error", message: "The URL is not valid." }, 0));
@@ -320,7 +335,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender & { clo
     return new Promise((resolve) => {
       const attempt = new AttemptHandler(start, timeoutMs, resolve);
       try {
-        agent.dispatch({ origin: target.origin, path: target.path, method: "POST", headers: request.headers, body: request.body }, attempt);
+        agent!.dispatch({ origin: target.origin, path: target.path, method: "POST", headers: request.headers, body: request.body }, attempt);
       } catch (error) {
         attempt.onResponseError(undefined, error as Error);
       }
@@ -329,6 +344,8 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender & { clo
 
   return {
     send,
-    close: () => agent.close(),
+    close: async () => {
+      if (agentReady) await (await agentReady).close();
+    },
   };
 }
