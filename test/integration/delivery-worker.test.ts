@@ -105,7 +105,9 @@ describe("the delivery worker over DynamoDB Local", () => {
       res.statusCode = 503;
       res.end("down");
     });
-    const clock = manualClock("2026-01-01T00:00:00.000Z");
+    // A time in the future: log items expire 30 days after this clock, and DynamoDB Local's
+    // TTL sweep would delete items whose expiry is already past, mid-test.
+    const clock = manualClock("2030-01-01T00:00:00.000Z");
     const deps = testDeps(embedded, queueUrl, { clock });
     const { webhook, message } = await setup(deps, receiver.url);
     // Act: make each attempt, then feed the scheduled retry back in at its time.
@@ -122,7 +124,7 @@ describe("the delivery worker over DynamoDB Local", () => {
       }
     }
     // Assert
-    expect(scheduledAt).toEqual(["2026-01-01T00:01:00.000Z", "2026-01-01T00:06:00.000Z", "2026-01-01T00:21:00.000Z", "2026-01-01T00:51:00.000Z"]);
+    expect(scheduledAt).toEqual(["2030-01-01T00:01:00.000Z", "2030-01-01T00:06:00.000Z", "2030-01-01T00:21:00.000Z", "2030-01-01T00:51:00.000Z"]);
     expect(receiver.requests.map((r) => r.headers["x-limephone-attempt"])).toEqual(["1", "2", "3", "4", "5"]);
     expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set([message.deliveryId]));
     const delivery = await deps.log.getDelivery(webhook.id, message.deliveryId);

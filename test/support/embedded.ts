@@ -39,8 +39,11 @@ export async function startEmbedded() {
   };
 }
 
-/** A clock the test moves by hand. */
-export function manualClock(start = "2026-01-01T00:00:00.000Z") {
+/**
+ * A clock the test moves by hand. Start it in the future: items the log writes expire 30 days
+ * after it, and DynamoDB Local's TTL sweep deletes items whose expiry has passed.
+ */
+export function manualClock(start = "2030-01-01T00:00:00.000Z") {
   let now = Date.parse(start);
   return {
     now: () => new Date(now),
