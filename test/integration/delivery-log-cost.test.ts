@@ -2,14 +2,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { GetItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { UNLOGGED_RESPONSE_HEADERS, type DeliveryMessage } from "../../shared/domain/delivery.js";
 import type { EventPayload } from "../../shared/domain/events.js";
-import { newDeliveryId } from "../../shared/domain/ids.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import type { HttpRequest, HttpSender, SendOutcome } from "../../shared/ports/index.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 import { getDelivery, redeliver } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
 import { createWebhook, rotateSecret, testWebhook } from "../../shared/use-cases/manage-webhooks.js";
-import { testDeps } from "../support/deps.js";
+import { firstAttemptMessage, testDeps } from "../support/deps.js";
 import { startEmbedded } from "../support/embedded.js";
 import { startReceiver } from "../support/receiver.js";
 
@@ -114,19 +113,7 @@ async function setup(url: string, webhookFields: Record<string, unknown> = {}) {
   const principal: Principal = { keyId: "key_cost", accountId: `acct-cost-${counter}`, scopes: ["webhooks:read", "webhooks:write"] };
   await assignNumber(deps, number, principal.accountId!);
   const webhook = await createWebhook(deps, principal, number, { url, events: ["incoming_call"], auth_token: "tok-secret", ...webhookFields } as never);
-  const message: DeliveryMessage = {
-    v: 1,
-    deliveryId: newDeliveryId(Date.now()),
-    webhookId: webhook.id,
-    virtualNumber: number,
-    eventId: `evt-cost-${counter}`,
-    event: "incoming_call",
-    payload: seedCall(number),
-    createdAt: new Date().toISOString(),
-    generation: 0,
-    rung: 1,
-    attempt: 1,
-  };
+  const message = firstAttemptMessage(webhook.id, `evt-cost-${counter}`, seedCall(number));
   calls.length = 0;
   return { deps, sender, number, principal, webhook, message };
 }

@@ -3,14 +3,13 @@ import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { SQSEvent } from "aws-lambda";
 import { createDeliveryHandler } from "../../functions/delivery/app.js";
 import { attemptLog, type DeliveryMessage } from "../../shared/domain/delivery.js";
-import { newDeliveryId } from "../../shared/domain/ids.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 import { createWebhook, updateWebhook } from "../../shared/use-cases/manage-webhooks.js";
 import { getDelivery, redeliver } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
 import { manualClock, startEmbedded } from "../support/embedded.js";
-import { logLines, testDeps } from "../support/deps.js";
+import { firstAttemptMessage, logLines, testDeps } from "../support/deps.js";
 import { startReceiver } from "../support/receiver.js";
 
 let embedded: Awaited<ReturnType<typeof startEmbedded>>;
@@ -38,19 +37,7 @@ async function setup(deps: ReturnType<typeof testDeps>, url: string, extra: Reco
   const principal: Principal = { keyId: "key_test", accountId: `acct${counter}`, scopes: ["webhooks:read", "webhooks:write"] };
   await assignNumber(deps, number, principal.accountId!);
   const webhook = await createWebhook(deps, principal, number, { url, events: ["sms_received"], auth_token: "tok-secret", ...extra } as never);
-  const message: DeliveryMessage = {
-    v: 1,
-    deliveryId: newDeliveryId(Date.now()),
-    webhookId: webhook.id,
-    virtualNumber: number,
-    eventId: `evt-${counter}`,
-    event: "sms_received",
-    payload: { ...payload, virtual_number: number },
-    createdAt: new Date().toISOString(),
-    generation: 0,
-    attempt: 1,
-    rung: 1,
-  };
+  const message = firstAttemptMessage(webhook.id, `evt-${counter}`, { ...payload, virtual_number: number });
   return { number, principal, webhook, message };
 }
 
@@ -73,6 +60,18 @@ const sqsEvent = (...messages: (DeliveryMessage | string)[]): SQSEvent => ({
     awsRegion: "us-east-1",
   })),
 });
+
+/** The same deps with a Scheduler that answers ThrottlingException while `outage.on`. */
+function withSchedulerOutage(real: ReturnType<typeof testDeps>, outage: { on: boolean }): ReturnType<typeof testDeps> {
+  const scheduler = {
+    ...real.scheduler,
+    schedule: async (m: DeliveryMessage, at: Date) => {
+      if (outage.on) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+      return real.scheduler.schedule(m, at);
+    },
+  };
+  return { ...real, scheduler };
+}
 
 describe("the delivery worker over DynamoDB Local", () => {
   beforeEach(() => {
@@ -239,18 +238,11 @@ describe("the delivery worker over DynamoDB Local", () => {
       res.end();
     });
     const real = testDeps(embedded, queueUrl);
-    let outage = true;
-    const scheduler = {
-      ...real.scheduler,
-      schedule: async (m: DeliveryMessage, at: Date) => {
-        if (outage) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
-        return real.scheduler.schedule(m, at);
-      },
-    };
-    const deps = { ...real, scheduler } as typeof real;
+    const outage = { on: true };
+    const deps = withSchedulerOutage(real, outage);
     const { webhook, message } = await setup(deps, receiver.url);
     await expect(attemptDelivery(deps, message)).rejects.toMatchObject({ name: "ThrottlingException" });
-    outage = false;
+    outage.on = false;
     // Act
     const again = await attemptDelivery(deps, message);
     // Assert
@@ -359,19 +351,12 @@ describe("the delivery worker over DynamoDB Local", () => {
       res.end();
     });
     const real = testDeps(embedded, queueUrl);
-    let outage = true;
-    const scheduler = {
-      ...real.scheduler,
-      schedule: async (m: DeliveryMessage, at: Date) => {
-        if (outage) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
-        return real.scheduler.schedule(m, at);
-      },
-    };
-    const deps = { ...real, scheduler } as typeof real;
+    const outage = { on: true };
+    const deps = withSchedulerOutage(real, outage);
     const { webhook, message } = await setup(deps, receiver.url);
     const handler = createDeliveryHandler(deps);
     const during = await handler(sqsEvent(message), {} as never);
-    outage = false;
+    outage.on = false;
     const after = await handler(sqsEvent(message), {} as never);
     expect(during.batchItemFailures).toEqual([{ itemIdentifier: "m0" }]);
     expect(after.batchItemFailures).toEqual([]);

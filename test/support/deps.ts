@@ -9,6 +9,7 @@ import { loadConfig } from "../../shared/config.js";
 import { parseRetryLadder } from "../../shared/domain/retry-ladder.js";
 import { createLogger } from "../../shared/logger.js";
 import { scheduleSlot, type DeliveryMessage } from "../../shared/domain/delivery.js";
+import { newDeliveryId } from "../../shared/domain/ids.js";
 import type { RetryScheduler } from "../../shared/ports/index.js";
 import type { FullDeps } from "../../shared/composition/functions.js";
 import type { startEmbedded } from "./embedded.js";
@@ -73,4 +74,21 @@ export function testDeps(
     logger: createLogger({ test: true }, (line) => logLines.push(line)),
     ...overrides,
   } as FullDeps & { scheduler: ReturnType<typeof recordingScheduler> };
+}
+
+/** The queue message of a delivery's first attempt, as ingest would send it. */
+export function firstAttemptMessage(webhookId: string, eventId: string, payload: DeliveryMessage["payload"]): DeliveryMessage {
+  return {
+    v: 1,
+    deliveryId: newDeliveryId(Date.now()),
+    webhookId,
+    virtualNumber: payload.virtual_number,
+    eventId,
+    event: payload.event,
+    payload,
+    createdAt: new Date().toISOString(),
+    generation: 0,
+    rung: 1,
+    attempt: 1,
+  };
 }
