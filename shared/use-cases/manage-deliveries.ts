@@ -21,6 +21,7 @@ export async function getDelivery(deps: Pick<Deps, "webhooks" | "log">, principa
   await ownedWebhook(deps, principal, number, webhookId);
   const [delivery, items] = await Promise.all([deps.log.getDelivery(webhookId, deliveryId), deps.log.listAttempts(webhookId, deliveryId)]);
   if (!delivery) throw new NotFoundError("delivery");
+  if (delivery.test) throw new InvalidStateError("A test delivery is not redelivered; send a test again to send a sample.");
   return { ...deliveryView(delivery), attempts: attemptLog(delivery, items).map(attemptView) };
 }
 
