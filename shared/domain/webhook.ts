@@ -7,6 +7,11 @@ export const MAX_WEBHOOKS_PER_NUMBER = 10;
 export const DEFAULT_PREVIOUS_EXPIRES_IN_S = 24 * 60 * 60;
 /** The longest overlap a rotation may ask for (contract: previous_expires_in 0–86400). */
 export const MAX_PREVIOUS_EXPIRES_IN_S = 24 * 60 * 60;
+/**
+ * At most this many previous secrets stay live beside the newest: repeated rotations within a
+ * day must not grow webhook-signature (one v1 each) or the webhook item without bound.
+ */
+export const MAX_PREVIOUS_SECRETS = 4;
 
 export interface StoredSecret {
   secret: WebhookSecret;
@@ -71,7 +76,10 @@ export function rotateSecrets(
       : secrets
           .filter((s) => isLive(s, now))
           .map((s) => (s.expiresAt && Date.parse(s.expiresAt) <= end ? s : { ...s, expiresAt: previousExpiresAt }));
-  return { secrets: [{ secret: fresh, createdAt: now.toISOString() }, ...kept], previousExpiresAt };
+  // Over the bound, the oldest live secret stays (a receiver following the seed still holds it,
+  // and the seed header is signed with it); the ones rotated in between go first.
+  const bounded = kept.length > MAX_PREVIOUS_SECRETS ? [...kept.slice(0, MAX_PREVIOUS_SECRETS - 1), kept[kept.length - 1]!] : kept;
+  return { secrets: [{ secret: fresh, createdAt: now.toISOString() }, ...bounded], previousExpiresAt };
 }
 
 /** Ends a rotation's overlap now: only the newest secret is left. Idempotent — without an overlap nothing changes. */

@@ -48,6 +48,12 @@ describe("webhook secrets", () => {
     expect(longer.secrets.find((s) => s.secret === "a")!.expiresAt).toBe(hours(1).toISOString());
   });
 
+  it("keeps at most four previous secrets live however often it is rotated, always the oldest one among them", () => {
+    let secrets = [{ secret: "s0", createdAt: t0.toISOString() }];
+    for (let i = 1; i <= 10; i++) secrets = rotateSecrets(secrets, `s${i}`, hours(i)).secrets;
+    expect(liveSecrets({ secrets }, hours(10))).toEqual(["s10", "s9", "s8", "s7", "s0"]);
+  });
+
   it.each([-1, 86401, 1.5, Number.NaN])("refuses a previous_expires_in of %s", (seconds) => {
     expect(() => rotateSecrets([{ secret: "a", createdAt: t0.toISOString() }], "b", t0, seconds)).toThrow(RangeError);
   });
