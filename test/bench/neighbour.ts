@@ -164,6 +164,7 @@ const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
 
 export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<NeighbourOptions> = {}): Promise<NeighbourResult> {
   const options = { ...NEIGHBOUR_DEFAULTS, ...partial };
+  if (!(options.burstAtMs >= 0 && options.burstAtMs < options.trickleMs)) throw new Error("neighbour: burstAtMs must fall inside the trickle (0 ≤ burstAtMs < trickleMs)");
   const runtimeEnv = {
     API_RATE_LIMIT_PER_SECOND: "1000000",
     API_RATE_LIMIT_BURST: "1000000",
@@ -173,6 +174,8 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
   progress(`neighbour: starting the local runtime (ladder ${options.retryDelays} s)`);
   let runtime: RuntimeProcess | undefined;
   const agent = new Agent({ connections: 64 });
+  /** Troubled endpoints still open, closed in `finally` if a phase throws. */
+  const open = new Set<TroubleReceiver>();
   try {
     runtime = await startRuntime({ env: runtimeEnv });
     const [systemKey, qKey, nKey] = await Promise.all([
@@ -265,6 +268,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       let troubleWebhook = "";
       if (kind) {
         trouble = await startTroubleReceiver(kind, options.slowMs);
+        open.add(trouble);
         troubleNumber = `+1555018800${index}`;
         await must("PUT N's number", call(systemKey, "PUT", numberPath(troubleNumber), { account_id: "bench-n" }), 200);
         const created = await must("POST N's webhook", call(nKey, "POST", `${numberPath(troubleNumber)}/webhooks`, { url: trouble.url, events: ALL_EVENTS }), 201);
@@ -280,12 +284,14 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       let burstAccepted = 0;
       let burst: Promise<void> = Promise.resolve();
       let burstPosted = false;
+      let burstError: unknown;
       const inFlight: Promise<{ id: string; at: number; ok: boolean }>[] = [];
       for (let i = 0; i < count; i++) {
         const due = t0 + i * interval;
         if (kind && !burstPosted && due - t0 >= options.burstAtMs) {
           burstPosted = true;
           // The burst: 400 events to N's number, as four batch posts of 100 at once.
+          // Caught here and rethrown after the trickle: a rejection left unhandled for 13 s would end the process.
           burst = (async () => {
             const batches = Array.from({ length: Math.ceil(options.burst / 100) }, (_, b) =>
               Array.from({ length: Math.min(100, options.burst - b * 100) }, (_, j) => ({
@@ -298,7 +304,9 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
               if (a.status !== 202) throw new Error(`burst batch answered ${a.status}: ${a.text.slice(0, 200)}`);
               burstAccepted += (a.json.results as { deliveries?: number }[]).filter((r) => r.deliveries === 1).length;
             }
-          })();
+          })().catch((error: unknown) => {
+            burstError = error;
+          });
         }
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
@@ -307,6 +315,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       }
       const posted = await Promise.all(inFlight);
       await burst;
+      if (burstError !== undefined) throw burstError;
       for (const p of posted) if (p.ok) sentAt.set(p.id, p.at);
       const qSent = posted.filter((p) => p.ok).length;
       if (qSent !== count) notes.push(`${count - qSent} of Q's posts were not accepted with one delivery`);
@@ -408,6 +417,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
         // Clean up for the next phase: deleting the webhook cancels its retries; its queued messages end as canceled.
         await must("DELETE N's webhook", call(nKey, "DELETE", `${numberPath(troubleNumber)}/webhooks/${troubleWebhook}`), 204);
         await trouble.close();
+        open.delete(trouble);
         const quietMs = await waitQuiet(90_000);
         notes.push(`then deleted the troubled webhook and waited ${fmt(quietMs / 1000, 1)} s for the worker to be quiet`);
       }
@@ -435,6 +445,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       budget: { p99LimitMs, ratio: 2, perPhase: phases.slice(1).map((p) => ({ name: p.name, p99: p.q.p99, ok: !p.q.censored && p.q.p99 <= p99LimitMs })) },
     };
   } finally {
+    await Promise.all([...open].map((t) => t.close()));
     await agent.close();
     if (runtime) {
       await runtime.stop();
