@@ -331,7 +331,7 @@ export function createDynamoWebhookStore(
           if (refusal === "number_not_owned") return { done: false };
           if (refusal === "changed") return "retry";
           // counter_at_zero: delete the webhook alone, still conditioned on its ownership.
-          return { done: (await deleteStale(number, [{ id: webhookId, ...owner, ownerGeneration: owner.generation }])).length === 1 };
+          return { done: (await deleteStale(number, [{ id: webhookId, accountId: owner.accountId, ownerGeneration: owner.generation }])).length === 1 };
         },
         true,
       );
