@@ -61,6 +61,17 @@ export class InvalidStateError extends AppError {
     super(409, "invalid_state", message);
   }
 }
+/**
+ * Other changes to the same number won every retry (DynamoDB TransactionConflict): nothing was
+ * changed, and the same request is expected to succeed shortly — never a wrong 404 or 409.
+ */
+export class ConcurrentUpdateError extends AppError {
+  constructor(retryAfterSeconds = 1) {
+    super(503, "concurrent_update", "Another change to this number is in progress; nothing was changed. Retry shortly.", undefined, {
+      "retry-after": String(retryAfterSeconds),
+    });
+  }
+}
 export class PayloadTooLargeError extends AppError {
   constructor(limit: number) {
     super(413, "payload_too_large", `The body is larger than ${limit} bytes.`);

@@ -1,44 +1,63 @@
 import type { Attempt, Delivery, DeliveryMessage, DeliveryStatus, StoredAttempt } from "../domain/delivery.js";
 import type { EventName } from "../domain/events.js";
 import type { ApiKeyRecord } from "../domain/keys.js";
+import type { OwnedItem, Ownership } from "../domain/ownership.js";
 import type { Webhook } from "../domain/webhook.js";
 
 export interface Clock {
   now(): Date;
 }
 
-export interface NumberRecord {
+export interface NumberRecord extends Ownership {
   number: string;
-  accountId: string;
+  /** How many webhooks of the current holder (account and generation) the number has. */
   webhookCount: number;
 }
 
-export interface Subscription {
+/** A webhook as stored: with the ownership generation its number had when it was created. */
+export interface StoredWebhook extends Webhook, OwnedItem {}
+
+export interface Subscription extends OwnedItem {
   id: string;
   events: EventName[];
   enabled: boolean;
 }
 
 export interface WebhookStore {
+  /** The number's holder (strongly consistent); null when no account holds it. */
   getNumber(number: string): Promise<NumberRecord | null>;
-  /** The number item and every webhook on it, one read. */
-  listWebhooks(number: string): Promise<{ number: NumberRecord | null; webhooks: Webhook[] }>;
+  /** The number and its current holder's webhooks, one strongly consistent read. */
+  listWebhooks(number: string): Promise<{ number: NumberRecord | null; webhooks: StoredWebhook[] }>;
   /**
-   * Strongly consistent by default (the API reads its own writes); the worker may take an
-   * eventually consistent read — half the read cost, and a change lands within about a second.
+   * The webhook item, whoever holds the number now: compare it with getNumber (isCurrent)
+   * before acting for an account. Strongly consistent by default (the API reads its own
+   * writes); the worker may take an eventually consistent read — half the read cost.
    */
-  getWebhook(number: string, webhookId: string, options?: { consistent?: boolean }): Promise<Webhook | null>;
-  /** What ingest needs to fan out — ids, events, enabled — without reading or decrypting secrets. */
-  listSubscriptions(number: string): Promise<Subscription[]>;
-  /** Throws WebhookLimitError when the number already has `limit` webhooks, NotFoundError when the number is not the webhook's account's. */
-  createWebhook(webhook: Webhook, limit: number): Promise<void>;
-  /** Replaces the webhook; NotFoundError when it is gone. */
-  updateWebhook(webhook: Webhook): Promise<void>;
-  /** false when there was nothing to delete. */
-  deleteWebhook(number: string, webhookId: string): Promise<boolean>;
-  /** Assigns the number to an account (webhookCount reset); returns the previous record. */
-  putNumber(number: string, accountId: string): Promise<NumberRecord | null>;
-  deleteNumber(number: string): Promise<void>;
+  getWebhook(number: string, webhookId: string, options?: { consistent?: boolean }): Promise<StoredWebhook | null>;
+  /**
+   * What ingest needs to fan out — ids, events, enabled and the ownership each was created
+   * under — with the number's holder, from one strongly consistent read and without reading
+   * or decrypting secrets. The caller keeps only the holder's (currentOf).
+   */
+  listSubscriptions(number: string): Promise<{ number: NumberRecord | null; subscriptions: Subscription[] }>;
+  /**
+   * Creates the webhook only while the number is held by its accountId at its ownerGeneration
+   * and has fewer than `limit` webhooks, in one atomic write. NotFoundError when the number is
+   * not (or no longer) that holder's, WebhookLimitError at the limit, ConcurrentUpdateError
+   * when conflicting writes won every retry, RateLimitedError when the store is throttled.
+   */
+  createWebhook(webhook: StoredWebhook, limit: number): Promise<void>;
+  /** Replaces the webhook while it exists under the same ownership; NotFoundError when it is gone. */
+  updateWebhook(webhook: StoredWebhook): Promise<void>;
+  /** Deletes the webhook and counts it off its number, atomically; false when it was not there under `owner`. */
+  deleteWebhook(number: string, webhookId: string, owner: Ownership): Promise<boolean>;
+  /**
+   * Moves the number to `accountId` (null: releases it) in one atomic write that deletes the
+   * previous holder's webhooks, starts a new ownership generation and resets the counter; a
+   * number already held by `accountId` keeps its webhooks. Afterwards no webhook of an earlier
+   * holder is left on the number. Answers the previous holder (null: none) and the ids of the webhooks it deleted.
+   */
+  moveNumber(number: string, accountId: string | null): Promise<{ previous: NumberRecord | null; removed: string[] }>;
 }
 
 export interface KeyStore {

@@ -2,6 +2,7 @@ import { AppError, ValidationError, zodDetails, errorBody } from "../domain/erro
 import { EventSchema, type EventPayload } from "../domain/events.js";
 import type { DeliveryMessage } from "../domain/delivery.js";
 import { deliveryIdFor, newDeliveryId, newEventId } from "../domain/ids.js";
+import { currentOf } from "../domain/ownership.js";
 import type { IngestResult, Subscription } from "../ports/index.js";
 import type { Deps } from "./deps.js";
 
@@ -74,7 +75,8 @@ async function claimAndEnqueue(deps: IngestDeps, planned: Planned[], now: Date):
 async function subscriptionsByNumber(deps: IngestDeps, numbers: Iterable<string>): Promise<Map<string, Subscription[]>> {
   const unique = [...new Set(numbers)];
   const lists = await Promise.all(unique.map((n) => deps.webhooks.listSubscriptions(n)));
-  return new Map(unique.map((n, i) => [n, lists[i]!]));
+  // Only the webhooks of the number's current holder (account and generation) fan out.
+  return new Map(unique.map((n, i) => [n, currentOf(lists[i]!.number, lists[i]!.subscriptions)]));
 }
 
 export async function ingestEvent(deps: IngestDeps, raw: unknown): Promise<IngestResult & { messages: number }> {

@@ -4,34 +4,27 @@ import { cancelOpenDeliveries } from "./ownership.js";
 
 type NumberDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "logger">;
 
-async function removeWebhooks(deps: NumberDeps, number: string) {
-  const { webhooks } = await deps.webhooks.listWebhooks(number);
-  for (const w of webhooks) {
-    await deps.webhooks.deleteWebhook(number, w.id);
-    await cancelOpenDeliveries(deps, w.id);
-  }
-  return webhooks.length;
+/** The removed webhooks' pending retries are canceled after the move: the worker re-checks the webhook anyway, so a crash here sends nothing. */
+async function cancelRemoved(deps: NumberDeps, removed: readonly string[]) {
+  await Promise.all(removed.map((id) => cancelOpenDeliveries(deps, id)));
 }
 
 /**
  * Assigns a number to an account. Moving it to a different account deletes the old
- * account's webhooks on it first, so a ported number does not leak events.
+ * account's webhooks in the same atomic write that hands the number over, so a ported
+ * number does not leak events — even while the old account is creating webhooks.
  */
 export async function assignNumber(deps: NumberDeps, number: string, accountId: string) {
-  const current = await deps.webhooks.getNumber(number);
-  if (current?.accountId !== accountId) {
-    if (current) {
-      const removed = await removeWebhooks(deps, number);
-      deps.logger.info("number moved to another account", { virtual_number_suffix: number.slice(-4), webhooks_removed: removed });
-    }
-    await deps.webhooks.putNumber(number, accountId);
+  const { previous, removed } = await deps.webhooks.moveNumber(number, accountId);
+  await cancelRemoved(deps, removed);
+  if (previous && previous.accountId !== accountId) {
+    deps.logger.info("number moved to another account", { virtual_number_suffix: number.slice(-4), webhooks_removed: removed.length });
   }
   return { number, account_id: accountId };
 }
 
 export async function releaseNumber(deps: NumberDeps, number: string) {
-  const current = await deps.webhooks.getNumber(number);
-  if (!current) throw new NotFoundError("number");
-  await removeWebhooks(deps, number);
-  await deps.webhooks.deleteNumber(number);
+  const { previous, removed } = await deps.webhooks.moveNumber(number, null);
+  await cancelRemoved(deps, removed);
+  if (!previous) throw new NotFoundError("number");
 }

@@ -1,5 +1,5 @@
 import { storedAttempt } from "../domain/delivery.js";
-import { ValidationError } from "../domain/errors.js";
+import { NotFoundError, ValidationError } from "../domain/errors.js";
 import { INCLUDE_GROUPS, sampleEvent, type EventName } from "../domain/events.js";
 import { newDeliveryId, newEventId, newWebhookId, newWebhookSecret } from "../domain/ids.js";
 import type { Principal } from "../domain/keys.js";
@@ -9,12 +9,12 @@ import {
   endPreviousSecrets,
   rotateSecrets,
   webhookView,
-  type Webhook,
   type WebhookCreateInput,
   type WebhookPatchInput,
 } from "../domain/webhook.js";
+import type { StoredWebhook } from "../ports/index.js";
 import type { Deps } from "./deps.js";
-import { cancelOpenDeliveries, ownedNumber, ownedWebhook } from "./ownership.js";
+import { cancelOpenDeliveries, holds, ownedNumber, ownedWebhook } from "./ownership.js";
 import { sendAttempt } from "./send-attempt.js";
 
 async function checkTarget(deps: Pick<Deps, "guard">, url: string) {
@@ -23,8 +23,9 @@ async function checkTarget(deps: Pick<Deps, "guard">, url: string) {
 }
 
 export async function listWebhooks(deps: Pick<Deps, "webhooks">, principal: Principal, number: string) {
-  await ownedNumber(deps, principal, number);
-  const { webhooks } = await deps.webhooks.listWebhooks(number);
+  // One read: the number item comes with its holder's webhooks.
+  const { number: record, webhooks } = await deps.webhooks.listWebhooks(number);
+  if (!holds(principal, record)) throw new NotFoundError("number");
   return { items: webhooks.map(webhookView) };
 }
 
@@ -37,10 +38,12 @@ export async function createWebhook(deps: Pick<Deps, "webhooks" | "guard" | "clo
   await checkTarget(deps, input.url);
   const now = deps.clock.now();
   const secret = newWebhookSecret();
-  const webhook: Webhook = {
+  // Created under the holding just read: the store's condition refuses it if the number moved since.
+  const webhook: StoredWebhook = {
     id: newWebhookId(now.getTime()),
     virtualNumber: number,
     accountId: record.accountId,
+    ownerGeneration: record.generation,
     url: input.url,
     events: input.events,
     description: input.description ?? null,
@@ -64,7 +67,7 @@ export async function updateWebhook(
 ) {
   const current = await ownedWebhook(deps, principal, number, webhookId);
   if (patch.url !== undefined && patch.url !== current.url) await checkTarget(deps, patch.url);
-  const updated: Webhook = {
+  const updated: StoredWebhook = {
     ...current,
     ...(patch.url !== undefined ? { url: patch.url } : {}),
     ...(patch.events !== undefined ? { events: patch.events } : {}),
@@ -81,8 +84,11 @@ export async function updateWebhook(
 }
 
 export async function deleteWebhook(deps: Pick<Deps, "webhooks" | "log" | "scheduler" | "logger">, principal: Principal, number: string, webhookId: string) {
-  await ownedWebhook(deps, principal, number, webhookId);
-  await deps.webhooks.deleteWebhook(number, webhookId);
+  const webhook = await ownedWebhook(deps, principal, number, webhookId);
+  // false: a concurrent delete or a move removed it first (and cancels its retries).
+  if (!(await deps.webhooks.deleteWebhook(number, webhookId, { accountId: webhook.accountId, generation: webhook.ownerGeneration }))) {
+    throw new NotFoundError("webhook");
+  }
   await cancelOpenDeliveries(deps, webhookId);
 }
 

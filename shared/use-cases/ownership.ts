@@ -1,7 +1,8 @@
 import { NotFoundError } from "../domain/errors.js";
 import type { Principal } from "../domain/keys.js";
-import type { Webhook } from "../domain/webhook.js";
 import { scheduleSlot } from "../domain/delivery.js";
+import { isCurrent } from "../domain/ownership.js";
+import type { NumberRecord, StoredWebhook } from "../ports/index.js";
 import type { Deps } from "./deps.js";
 
 /**
@@ -10,13 +11,23 @@ import type { Deps } from "./deps.js";
  */
 export async function ownedNumber(deps: Pick<Deps, "webhooks">, principal: Principal, number: string) {
   const record = await deps.webhooks.getNumber(number);
-  if (!record || principal.accountId === null || record.accountId !== principal.accountId) throw new NotFoundError("number");
+  if (!holds(principal, record)) throw new NotFoundError("number");
   return record;
 }
 
-export async function ownedWebhook(deps: Pick<Deps, "webhooks">, principal: Principal, number: string, webhookId: string): Promise<Webhook> {
-  const webhook = await deps.webhooks.getWebhook(number, webhookId);
-  if (!webhook || principal.accountId === null || webhook.accountId !== principal.accountId) throw new NotFoundError("webhook");
+export function holds(principal: Principal, record: NumberRecord | null): record is NumberRecord {
+  return record !== null && principal.accountId !== null && record.accountId === principal.accountId;
+}
+
+/**
+ * A webhook answers only to the number's current holder: the principal's account must hold
+ * the number now, and the webhook must have been created under this very holding (account
+ * and generation) — a webhook of an earlier holding is the same 404 as no webhook. The two
+ * reads go out together (two strongly consistent GetItems, one round trip).
+ */
+export async function ownedWebhook(deps: Pick<Deps, "webhooks">, principal: Principal, number: string, webhookId: string): Promise<StoredWebhook> {
+  const [record, webhook] = await Promise.all([deps.webhooks.getNumber(number), deps.webhooks.getWebhook(number, webhookId)]);
+  if (!webhook || !holds(principal, record) || !isCurrent(record, webhook)) throw new NotFoundError("webhook");
   return webhook;
 }
 

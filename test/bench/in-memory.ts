@@ -3,7 +3,7 @@ import type { EventPayload } from "../../shared/domain/events.js";
 import { newWebhookSecret } from "../../shared/domain/ids.js";
 import { INCLUDE_GROUPS } from "../../shared/domain/events.js";
 import type { Webhook } from "../../shared/domain/webhook.js";
-import type { Clock, DeliveryLog, DeliveryQueue, IngestResult, RetryScheduler, Subscription, WebhookStore } from "../../shared/ports/index.js";
+import type { Clock, DeliveryLog, DeliveryQueue, IngestResult, NumberRecord, RetryScheduler, StoredWebhook, Subscription, WebhookStore } from "../../shared/ports/index.js";
 
 /*
  * In-memory ports for the use-case benchmarks: the same contracts as the DynamoDB, SQS and
@@ -81,22 +81,30 @@ export function firstAttemptMessage(webhook: Webhook, payload: EventPayload): De
   };
 }
 
+/** The bench's webhooks, each on a number its account holds at generation 0 (read paths only). */
 export function memoryWebhookStore(webhooks: Webhook[]): WebhookStore {
-  const byId = new Map(webhooks.map((w) => [`${w.virtualNumber}|${w.id}`, w]));
+  const stored: StoredWebhook[] = webhooks.map((w) => ({ ...w, ownerGeneration: 0 }));
+  const byId = new Map(stored.map((w) => [`${w.virtualNumber}|${w.id}`, w]));
+  const holder = (number: string): NumberRecord | null => {
+    const own = stored.filter((w) => w.virtualNumber === number);
+    return own.length ? { number, accountId: own[0]!.accountId, generation: 0, webhookCount: own.length } : null;
+  };
   return {
     getNumber: () => unused("getNumber"),
     listWebhooks: () => unused("listWebhooks"),
     async getWebhook(number, webhookId) {
       return byId.get(`${number}|${webhookId}`) ?? null;
     },
-    async listSubscriptions(number): Promise<Subscription[]> {
-      return webhooks.filter((w) => w.virtualNumber === number).map((w) => ({ id: w.id, events: w.events, enabled: w.enabled }));
+    async listSubscriptions(number) {
+      const subscriptions: Subscription[] = stored
+        .filter((w) => w.virtualNumber === number)
+        .map((w) => ({ id: w.id, events: w.events, enabled: w.enabled, accountId: w.accountId, ownerGeneration: w.ownerGeneration }));
+      return { number: holder(number), subscriptions };
     },
     createWebhook: () => unused("createWebhook"),
     updateWebhook: () => unused("updateWebhook"),
     deleteWebhook: () => unused("deleteWebhook"),
-    putNumber: () => unused("putNumber"),
-    deleteNumber: () => unused("deleteNumber"),
+    moveNumber: () => unused("moveNumber"),
   };
 }
 
