@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
@@ -86,6 +86,11 @@ export async function startRuntime(options: { dataDir?: string; env?: Record<str
       await exited;
     },
   };
+}
+
+/** The runtime's own AWS credentials (made per DATA_DIR): what its embedded SQS and Scheduler stand-in take as a signature. */
+export function runtimeCredentials(dataDir: string): { accessKeyId: string; secretAccessKey: string } {
+  return JSON.parse(readFileSync(join(dataDir, "aws-credentials.json"), "utf8"));
 }
 
 /** `npm run admin -- ...` against a runtime's DATA_DIR; returns the last printed line (the key, for create-key). */
