@@ -53,7 +53,7 @@ export function checkSqsSend(action: string, input: Record<string, any>): { refu
         refuse: {
           status: 400,
           queryCode: "InvalidParameterValue",
-          type: "com.amazon.coral.validate#ValidationException",
+          type: "com.amazon.coral.service#InvalidParameterValueException",
           message: `One or more parameters are invalid. Reason: Message must be shorter than ${SQS_MAX_MESSAGE_BYTES} bytes.`,
         },
       };
