@@ -48,7 +48,7 @@ async function openStore(): Promise<{ tableName: string; client: DynamoDBClient;
       return { tableName, client, close: async () => client.destroy() };
     }
   }
-  const dynamo = await startDynamoDbLocal(join(dataDir, "dynamodb"));
+  const dynamo = await startDynamoDbLocal(join(dataDir, "dynamodb"), { credentials: local.credentials });
   const client = new DynamoDBClient({ ...local, endpoint: dynamo.endpoint });
   await ensureTables(client, TABLES, LOCAL_TABLE_PREFIX);
   return {

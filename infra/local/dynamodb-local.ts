@@ -88,11 +88,29 @@ function stopOrphan(pidFile: string) {
 }
 
 /**
- * AWS's own DynamoDB Local (Java 17+), with its files under `dir` so data survives a
- * restart. Resolves once it answers ListTables.
+ * DynamoDB Local checks no signature, but without -sharedDb it keeps one database per access
+ * key id (`<key id>_<region>.db`): with the runtime's random key id, a process that does not
+ * hold it reaches an empty database of its own, not the runtime's keys and webhooks. A
+ * DATA_DIR made before this (one shared-local-instance.db) is adopted once.
  */
-export async function startDynamoDbLocal(dir: string): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
-  mkdirSync(dir, { recursive: true });
+function adoptSharedDatabase(dir: string, accessKeyId: string) {
+  const shared = join(dir, "shared-local-instance.db");
+  const own = join(dir, `${accessKeyId}_us-east-1.db`);
+  if (existsSync(shared) && !existsSync(own)) renameSync(shared, own);
+}
+
+/**
+ * AWS's own DynamoDB Local (Java 17+), with its files under `dir` so data survives a
+ * restart, bound to 127.0.0.1. With `credentials`, its data is reachable only with their key
+ * id (see adoptSharedDatabase); without, one database is shared by any credentials (the
+ * integration tests' embedded store). Resolves once it answers ListTables.
+ */
+export async function startDynamoDbLocal(
+  dir: string,
+  options: { credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (options.credentials) adoptSharedDatabase(dir, options.credentials.accessKeyId);
   const pidFile = join(dir, "dynamodb-local.pid");
   stopOrphan(pidFile);
   const port = await freePort();
@@ -108,7 +126,7 @@ export async function startDynamoDbLocal(dir: string): Promise<{ endpoint: strin
       "-cp",
       classPath(jars, launcher),
       LAUNCHER,
-      "-sharedDb",
+      ...(options.credentials ? [] : ["-sharedDb"]),
       "-disableTelemetry",
       "-dbPath",
       dir,
@@ -128,7 +146,7 @@ export async function startDynamoDbLocal(dir: string): Promise<{ endpoint: strin
   exited.catch(() => undefined);
   writeFileSync(pidFile, String(child.pid));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: options.credentials ?? { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {

@@ -66,7 +66,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
 
   async function start(): Promise<LocalRuntime> {
     const [dynamoStart, sqsStart] = await Promise.allSettled([
-      startDynamoDbLocal(join(dataDir, "dynamodb")),
+      startDynamoDbLocal(join(dataDir, "dynamodb"), { credentials }),
       startLocalSqs({
         journalPath: join(dataDir, "sqs-journal.jsonl"),
         credentials,

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, ListTablesCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { hashApiKey } from "../../shared/domain/ids.js";
@@ -216,6 +216,28 @@ describe("the embedded SQS", () => {
   });
 });
 
+describe("DynamoDB Local", () => {
+  it("shows a caller without the runtime's key id an empty database of its own, not the runtime's tables", async () => {
+    // Arrange
+    const stranger = new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const own = new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: "us-east-1", credentials: runtimeCredentials(runtime.dataDir) });
+
+    // Act
+    const seenByStranger = (await stranger.send(new ListTablesCommand({}))).TableNames;
+    const seenByRuntime = (await own.send(new ListTablesCommand({}))).TableNames;
+    const write = await stranger
+      .send(new PutItemCommand({ TableName: "vnw-local-webhooks", Item: { pk: { S: "KEY#key_AAAAAAAAAAAA" }, sk: { S: "KEY" } } }))
+      .then(() => "written", (e: Error) => e.name);
+    stranger.destroy();
+    own.destroy();
+
+    // Assert
+    expect(seenByRuntime).toContain("vnw-local-webhooks");
+    expect(seenByStranger).toEqual([]);
+    expect(write).toBe("ResourceNotFoundException");
+  });
+});
+
 describe("the runtime's credentials file", () => {
   it("is readable by its owner only", () => {
     expect(statSync(join(runtime.dataDir, "aws-credentials.json")).mode & 0o777).toBe(0o600);
@@ -227,7 +249,8 @@ describe("a key written straight into the store", () => {
   async function plantKey(accountId: string | null, scopes: string[]): Promise<string> {
     const keyId = `key_${randomBytes(9).toString("base64url").replace(/[-_]/g, "x")}`;
     const key = `vnw_${keyId}_${"A".repeat(43)}`;
-    const dynamo = new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+    // Planted with the runtime's own credentials: the worst case, a writer that holds them.
+    const dynamo = new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: "us-east-1", credentials: runtimeCredentials(runtime.dataDir) });
     await dynamo.send(
       new PutItemCommand({
         TableName: "vnw-local-webhooks",
