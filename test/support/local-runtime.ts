@@ -72,9 +72,17 @@ export async function startRuntime(options: { dataDir?: string; env?: Record<str
     child,
     logs,
     stop: async () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
+      // A child killed by a signal has exitCode null and a signalCode: it is gone all the same.
+      const running = () => child.exitCode === null && child.signalCode === null;
+      if (running()) child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-      if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+      if (running()) {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // the group is already gone
+        }
+      }
     },
     /** SIGKILL to the whole process group: the runtime and its DynamoDB Local, no goodbye. */
     kill: async () => {
