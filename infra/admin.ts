@@ -6,6 +6,7 @@ import { AdminInputError, createApiKey, listApiKeys, revokeApiKey } from "../sha
 import { TABLES } from "./tables.js";
 import { LOCAL_TABLE_PREFIX, runtimeFile } from "./local/runtime.js";
 import { ensureTables, startDynamoDbLocal } from "./local/dynamodb-local.js";
+import { localCredentials } from "./local/credentials.js";
 
 const USAGE = `usage: npm run admin -- <command>
   create-key --system --scopes events:write,numbers:write
@@ -37,7 +38,7 @@ async function openStore(): Promise<{ tableName: string; client: DynamoDBClient;
     return { tableName: process.env.WEBHOOKS_TABLE_NAME, client, close: async () => client.destroy() };
   }
   const dataDir = resolve(process.env.DATA_DIR ?? ".data");
-  const local = { region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
+  const local = { region: "us-east-1", credentials: localCredentials(dataDir) };
   const tableName = `${LOCAL_TABLE_PREFIX}webhooks`;
   const file = runtimeFile(dataDir);
   if (existsSync(file)) {
@@ -47,7 +48,7 @@ async function openStore(): Promise<{ tableName: string; client: DynamoDBClient;
       return { tableName, client, close: async () => client.destroy() };
     }
   }
-  const dynamo = await startDynamoDbLocal(join(dataDir, "dynamodb"));
+  const dynamo = await startDynamoDbLocal(join(dataDir, "dynamodb"), { credentials: local.credentials });
   const client = new DynamoDBClient({ ...local, endpoint: dynamo.endpoint });
   await ensureTables(client, TABLES, LOCAL_TABLE_PREFIX);
   return {
@@ -92,5 +93,33 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+/** One sentence for what went wrong outside the command's own input: no SDK stack trace. */
+export function explainAdminFailure(error: unknown): string {
+  const e = error as Error & { name?: string; $metadata?: unknown };
+  const onAws = Boolean(process.env.WEBHOOKS_TABLE_NAME);
+  if (/region is missing/i.test(e.message ?? "")) {
+    return "no AWS region is set: export AWS_REGION (the deployed stack's region) along with WEBHOOKS_TABLE_NAME.";
+  }
+  if (e.name === "CredentialsProviderError" || /could not load credentials/i.test(e.message ?? "")) {
+    return "no AWS credentials were found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the deployed stack's account.";
+  }
+  if (["UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId"].includes(e.name ?? "")) {
+    return `AWS refused the credentials (${e.name}): refresh them or check AWS_PROFILE.`;
+  }
+  if (e.name === "AccessDeniedException") return "AWS denied access to the key table: the credentials need dynamodb:GetItem, PutItem, UpdateItem and Scan on it.";
+  if (e.name === "ResourceNotFoundException") {
+    return onAws ? `table ${process.env.WEBHOOKS_TABLE_NAME} was not found in ${process.env.AWS_REGION ?? "this region"}: check WEBHOOKS_TABLE_NAME and AWS_REGION.` : "the local key table was not found.";
+  }
+  if (onAws && e.$metadata === undefined && /ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN/.test(e.message ?? "")) {
+    return `AWS could not be reached (${e.message}).`;
+  }
+  return e.message ? e.message.split("\n")[0]! : String(error);
+}
+
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`admin: ${explainAdminFailure(error)}\n`);
+  process.exitCode = 1;
+}

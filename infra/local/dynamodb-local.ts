@@ -1,8 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import {
   CreateTableCommand,
   DescribeTimeToLiveCommand,
@@ -31,6 +34,44 @@ function jarDir(): string {
   return join(lib, dir);
 }
 
+const LAUNCHER = "LoopbackDynamoDbLocal";
+const LAUNCHER_SOURCE = fileURLToPath(new URL(`./java/${LAUNCHER}.java`, import.meta.url));
+
+const classPath = (jars: string, ...more: string[]) => [...more, join(jars, "DynamoDBLocal.jar"), join(jars, "DynamoDBLocal_lib", "*")].join(":");
+
+/**
+ * DynamoDB Local's command line has no bind address (its Jetty listens on every interface), so
+ * it is started through a small launcher that binds its connector to 127.0.0.1. The launcher is
+ * compiled once per source and DynamoDB Local version into node_modules/.cache.
+ */
+async function loopbackLauncher(jars: string): Promise<string> {
+  const source = readFileSync(LAUNCHER_SOURCE);
+  const hash = createHash("sha256").update(source).update(basename(jars)).digest("hex").slice(0, 16);
+  const cache = join(dirname(dirname(dirname(jars))), ".cache", "vnw-dynamodb-local");
+  const dir = join(cache, hash);
+  if (existsSync(join(dir, `${LAUNCHER}.class`))) return dir;
+  mkdirSync(cache, { recursive: true });
+  const tmp = mkdtempSync(join(cache, "tmp-"));
+  try {
+    await promisify(execFile)("javac", ["-nowarn", "-d", tmp, "-cp", classPath(jars), LAUNCHER_SOURCE]);
+  } catch (error) {
+    rmSync(tmp, { recursive: true, force: true });
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new Error(
+        "javac was not found: the local runtime compiles a small launcher that binds DynamoDB Local to 127.0.0.1, so it needs a JDK 17+ (e.g. apt-get install openjdk-17-jdk-headless), not only a JRE.",
+      );
+    }
+    throw new Error(`could not compile the DynamoDB Local launcher: ${(error as { stderr?: string }).stderr?.trim() || (error as Error).message}`);
+  }
+  try {
+    renameSync(tmp, dir);
+  } catch {
+    // Another start compiled it at the same moment; theirs is the same class.
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}
+
 /** A DynamoDB Local left running by a runtime that was killed (SIGKILL spares children) would hold the files. */
 function stopOrphan(pidFile: string) {
   if (!existsSync(pidFile)) return;
@@ -47,24 +88,45 @@ function stopOrphan(pidFile: string) {
 }
 
 /**
- * AWS's own DynamoDB Local (Java 17+), with its files under `dir` so data survives a
- * restart. Resolves once it answers ListTables.
+ * DynamoDB Local checks no signature, but without -sharedDb it keeps one database per access
+ * key id (`<key id>_<region>.db`): with the runtime's random key id, a process that does not
+ * hold it reaches an empty database of its own, not the runtime's keys and webhooks. A
+ * DATA_DIR made before this (one shared-local-instance.db) is adopted once.
  */
-export async function startDynamoDbLocal(dir: string): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
-  mkdirSync(dir, { recursive: true });
+function adoptSharedDatabase(dir: string, accessKeyId: string) {
+  const shared = join(dir, "shared-local-instance.db");
+  const own = join(dir, `${accessKeyId}_us-east-1.db`);
+  if (existsSync(shared) && !existsSync(own)) renameSync(shared, own);
+}
+
+/**
+ * AWS's own DynamoDB Local (Java 17+), with its files under `dir` so data survives a
+ * restart, bound to 127.0.0.1. With `credentials`, its data is reachable only with their key
+ * id (see adoptSharedDatabase); without, one database is shared by any credentials (the
+ * integration tests' embedded store). Resolves once it answers ListTables.
+ */
+export async function startDynamoDbLocal(
+  dir: string,
+  options: { credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
+): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (options.credentials) adoptSharedDatabase(dir, options.credentials.accessKeyId);
   const pidFile = join(dir, "dynamodb-local.pid");
   stopOrphan(pidFile);
   const port = await freePort();
   const jars = jarDir();
+  const launcher = await loopbackLauncher(jars);
   const child = spawn(
     "java",
     [
       "-Xms64m",
       "-Xmx768m",
+      "-Djava.net.preferIPv4Stack=true",
       `-Djava.library.path=${join(jars, "DynamoDBLocal_lib")}`,
-      "-jar",
-      join(jars, "DynamoDBLocal.jar"),
-      "-sharedDb",
+      "-cp",
+      classPath(jars, launcher),
+      LAUNCHER,
+      ...(options.credentials ? [] : ["-sharedDb"]),
       "-disableTelemetry",
       "-dbPath",
       dir,
@@ -84,7 +146,7 @@ export async function startDynamoDbLocal(dir: string): Promise<{ endpoint: strin
   exited.catch(() => undefined);
   writeFileSync(pidFile, String(child.pid));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+  const client = new DynamoDBClient({ endpoint, region: "us-east-1", credentials: options.credentials ?? { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {

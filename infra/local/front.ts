@@ -49,6 +49,12 @@ export function createFront(options: {
     try {
       if (url.pathname.startsWith("/_aws/")) {
         await options.standIns(req, res, url);
+        // A path no stand-in serves is answered, not left hanging.
+        if (!res.headersSent) {
+          res.setHeader("x-amzn-errortype", "UnknownOperationException");
+          send(res, { statusCode: 404, headers: { "content-type": "application/json" }, body: JSON.stringify({ Message: "no local stand-in serves this path" }) });
+          req.resume();
+        }
         return;
       }
       const method = (req.method ?? "GET").toUpperCase();

@@ -5,7 +5,12 @@ const started = performance.now();
 // Before the SDK loads: its Node-22 notice is noise for a local run.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const { startLocalRuntime } = await import("./runtime.js");
-const port = Number(process.env.PORT ?? 3000);
+const portText = (process.env.PORT ?? "3000").trim();
+const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+if (!(port >= 0 && port <= 65535)) {
+  process.stderr.write(`\nThe local runtime could not start: PORT must be a port number from 0 to 65535 (0 picks a free one), not "${portText}"; e.g. PORT=3000 npm start.\n`);
+  process.exit(1);
+}
 const dataDir = process.env.DATA_DIR ?? ".data";
 
 try {

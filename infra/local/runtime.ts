@@ -10,13 +10,13 @@ import { startLocalSqs } from "./sqs-local.js";
 import { createLocalScheduler, SCHEDULER_PATH } from "./scheduler-local.js";
 import { startSqsPoller } from "./sqs-poller.js";
 import { createFront } from "./front.js";
+import { localCredentials } from "./credentials.js";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 export const LOCAL_QUEUE = "vnw-deliveries";
 export const LOCAL_DLQ = "vnw-deliveries-dlq";
 export const LOCAL_TABLE_PREFIX = "vnw-local-";
-const LOCAL_CREDENTIALS = { accessKeyId: "local", secretAccessKey: "local" };
 
 export interface LocalRuntime {
   url: string;
@@ -44,108 +44,159 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
   mkdirSync(dataDir, { recursive: true });
   const logger = createLogger({ service: "virtual-number-webhooks", runtime: "local" });
   const visibilityTimeout = env.LOCAL_VISIBILITY_TIMEOUT_S ?? "30";
-
-  const [dynamo, sqs] = await Promise.all([
-    startDynamoDbLocal(join(dataDir, "dynamodb")),
-    startLocalSqs({
-      journalPath: join(dataDir, "sqs-journal.jsonl"),
-      queues: [
-        { QueueName: LOCAL_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
-        {
-          QueueName: LOCAL_QUEUE,
-          Attributes: {
-            VisibilityTimeout: visibilityTimeout,
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_DLQ}`, maxReceiveCount: 5 }),
-          },
-        },
-      ],
-    }),
-  ]);
-
-  const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
-  const tableNames = await ensureTables(dynamoClient, TABLES, LOCAL_TABLE_PREFIX);
-  dynamoClient.destroy();
-  const sqsClient = new SQSClient({ endpoint: sqs.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS });
-  const queueUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_QUEUE }))).QueueUrl!;
-  const dlqUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_DLQ }))).QueueUrl!;
-  const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_QUEUE}`;
-
-  const scheduler = createLocalScheduler({
-    journalPath: join(dataDir, "schedules.jsonl"),
-    sqs: sqsClient,
-    queueUrlForArn: (arn) => `${sqs.endpoint}/${ACCOUNT}/${arn.split(":").pop()}`,
-    logger,
-  });
-
-  let loadHandlers: Promise<Record<"api" | "ingest" | "delivery", any>> | undefined;
-  const front: Server = createFront({
-    handlers: () => loadHandlers!,
-    standIns: (req, res, url) => (url.pathname.startsWith(SCHEDULER_PATH) ? scheduler.handle(req, res, url) : undefined),
-    logger,
-  });
-  await new Promise<void>((r, reject) => front.once("error", reject).listen(options.port, "127.0.0.1", r));
-  const port = (front.address() as { port: number }).port;
-
-  // The handlers read their configuration from the environment, exactly as on Lambda.
-  Object.assign(process.env, {
-    AWS_REGION: REGION,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_ENDPOINT_URL_SCHEDULER: `http://127.0.0.1:${port}${SCHEDULER_PATH}`,
-    WEBHOOKS_TABLE_NAME: tableNames.webhooks,
-    DELIVERIES_TABLE_NAME: tableNames.deliveries,
-    DELIVERY_QUEUE_URL: queueUrl,
-    RETRY_SCHEDULE_GROUP: "vnw-local-retries",
-    RETRY_TARGET_QUEUE_ARN: queueArn,
-    RETRY_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/vnw-local-scheduler`,
-    SECRETS_KEY_FILE: join(dataDir, "secrets.key"),
-    WEBHOOK_ALLOW_PRIVATE_TARGETS: env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "true",
-    WEBHOOK_RETRY_DELAYS: env.WEBHOOK_RETRY_DELAYS ?? "60,300,900,1800",
-    WEBHOOK_TIMEOUT_MS: env.WEBHOOK_TIMEOUT_MS ?? "5000",
-    ...(env.API_RATE_LIMIT_PER_SECOND ? { API_RATE_LIMIT_PER_SECOND: env.API_RATE_LIMIT_PER_SECOND } : {}),
-    ...(env.API_RATE_LIMIT_BURST ? { API_RATE_LIMIT_BURST: env.API_RATE_LIMIT_BURST } : {}),
-  });
-  delete process.env.SECRETS_KMS_KEY_ID;
-  loadHandlers = Promise.all([
-    import("../../functions/api/handler.js"),
-    import("../../functions/ingest/handler.js"),
-    import("../../functions/delivery/handler.js"),
-  ]).then(([api, ingest, delivery]) => ({ api: api.handler, ingest: ingest.handler, delivery: delivery.handler }));
-  const handlers = await loadHandlers;
-
-  const poller = startSqsPoller({
-    sqs: sqsClient,
-    queueUrl,
-    queueArn,
-    handler: handlers.delivery,
-    concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 4),
-    logger,
-    waitForSend: sqs.waitForSend,
-  });
-  scheduler.start();
-
-  writeFileSync(runtimeFile(dataDir), JSON.stringify({ pid: process.pid, port, dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqs.endpoint, queueUrl, dlqUrl }));
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    dataDir,
-    dynamodbEndpoint: dynamo.endpoint,
-    sqsEndpoint: sqs.endpoint,
-    queueUrl,
-    dlqUrl,
-    stop: async () => {
-      scheduler.stop();
-      await poller.stop();
-      await new Promise<void>((r) => front.close(() => r()));
-      front.closeAllConnections?.();
-      sqsClient.destroy();
-      await sqs.close();
-      await dynamo.stop();
-      rmSync(runtimeFile(dataDir), { force: true });
-    },
+  // Made once per DATA_DIR; only the runtime's own clients hold them, and the stand-ins check them.
+  const credentials = localCredentials(dataDir);
+  // Whatever has started is stopped again, in reverse, if a later step fails.
+  const started: (() => Promise<void> | void)[] = [];
+  const undo = async () => {
+    for (const stop of started.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // keep stopping the rest
+      }
+    }
   };
+  try {
+    return await start();
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+
+  async function start(): Promise<LocalRuntime> {
+    const [dynamoStart, sqsStart] = await Promise.allSettled([
+      startDynamoDbLocal(join(dataDir, "dynamodb"), { credentials }),
+      startLocalSqs({
+        journalPath: join(dataDir, "sqs-journal.jsonl"),
+        credentials,
+        queues: [
+          { QueueName: LOCAL_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
+          {
+            QueueName: LOCAL_QUEUE,
+            Attributes: {
+              VisibilityTimeout: visibilityTimeout,
+              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_DLQ}`, maxReceiveCount: 5 }),
+            },
+          },
+        ],
+      }),
+    ]);
+    if (dynamoStart.status === "fulfilled") started.push(() => dynamoStart.value.stop());
+    if (sqsStart.status === "fulfilled") started.push(() => sqsStart.value.close());
+    if (dynamoStart.status === "rejected") throw dynamoStart.reason;
+    if (sqsStart.status === "rejected") throw sqsStart.reason;
+    const dynamo = dynamoStart.value;
+    const sqs = sqsStart.value;
+
+    const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
+    const tableNames = await ensureTables(dynamoClient, TABLES, LOCAL_TABLE_PREFIX).finally(() => dynamoClient.destroy());
+    const sqsClient = new SQSClient({ endpoint: sqs.endpoint, region: REGION, credentials });
+    started.push(() => sqsClient.destroy());
+    const queueUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_QUEUE }))).QueueUrl!;
+    const dlqUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_DLQ }))).QueueUrl!;
+    const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_QUEUE}`;
+
+    const scheduler = createLocalScheduler({
+      journalPath: join(dataDir, "schedules.jsonl"),
+      sqs: sqsClient,
+      queueUrlForArn: (arn) => `${sqs.endpoint}/${ACCOUNT}/${arn.split(":").pop()}`,
+      logger,
+      credentials,
+    });
+
+    let loadHandlers: Promise<Record<"api" | "ingest" | "delivery", any>> | undefined;
+    const front: Server = createFront({
+      handlers: () => loadHandlers!,
+      standIns: (req, res, url) =>
+        url.pathname === SCHEDULER_PATH || url.pathname.startsWith(`${SCHEDULER_PATH}/`) ? scheduler.handle(req, res, url) : undefined,
+      logger,
+    });
+    await new Promise<void>((r, reject) =>
+      front
+        .once("error", (e: NodeJS.ErrnoException) =>
+          reject(
+            e.code === "EADDRINUSE"
+              ? new Error(`port ${options.port} on 127.0.0.1 is already in use; stop what holds it or choose another port, e.g. PORT=${options.port === 3000 ? 3001 : 3000} npm start.`)
+              : e.code === "EACCES"
+                ? new Error(`port ${options.port} on 127.0.0.1 may not be opened by this user; choose a port above 1023, e.g. PORT=3000 npm start.`)
+                : e,
+          ),
+        )
+        .listen(options.port, "127.0.0.1", r),
+    );
+    started.push(
+      () =>
+        new Promise<void>((r) => {
+          front.close(() => r());
+          front.closeAllConnections?.();
+        }),
+    );
+    const port = (front.address() as { port: number }).port;
+
+    // The handlers read their configuration from the environment, exactly as on Lambda.
+    Object.assign(process.env, {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_SCHEDULER: `http://127.0.0.1:${port}${SCHEDULER_PATH}`,
+      WEBHOOKS_TABLE_NAME: tableNames.webhooks,
+      DELIVERIES_TABLE_NAME: tableNames.deliveries,
+      DELIVERY_QUEUE_URL: queueUrl,
+      RETRY_SCHEDULE_GROUP: "vnw-local-retries",
+      RETRY_TARGET_QUEUE_ARN: queueArn,
+      RETRY_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/vnw-local-scheduler`,
+      SECRETS_KEY_FILE: join(dataDir, "secrets.key"),
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "true",
+      WEBHOOK_RETRY_DELAYS: env.WEBHOOK_RETRY_DELAYS ?? "60,300,900,1800",
+      WEBHOOK_TIMEOUT_MS: env.WEBHOOK_TIMEOUT_MS ?? "5000",
+      ...(env.API_RATE_LIMIT_PER_SECOND ? { API_RATE_LIMIT_PER_SECOND: env.API_RATE_LIMIT_PER_SECOND } : {}),
+      ...(env.API_RATE_LIMIT_BURST ? { API_RATE_LIMIT_BURST: env.API_RATE_LIMIT_BURST } : {}),
+    });
+    delete process.env.SECRETS_KMS_KEY_ID;
+    loadHandlers = Promise.all([
+      import("../../functions/api/handler.js"),
+      import("../../functions/ingest/handler.js"),
+      import("../../functions/delivery/handler.js"),
+    ]).then(([api, ingest, delivery]) => ({ api: api.handler, ingest: ingest.handler, delivery: delivery.handler }));
+    const handlers = await loadHandlers;
+
+    const poller = startSqsPoller({
+      sqs: sqsClient,
+      queueUrl,
+      queueArn,
+      handler: handlers.delivery,
+      concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 4),
+      logger,
+      waitForSend: sqs.waitForSend,
+    });
+    started.push(() => poller.stop());
+    scheduler.start();
+    started.push(() => scheduler.stop());
+
+    writeFileSync(runtimeFile(dataDir), JSON.stringify({ pid: process.pid, port, dynamodbEndpoint: dynamo.endpoint, sqsEndpoint: sqs.endpoint, queueUrl, dlqUrl }));
+
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      dataDir,
+      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: sqs.endpoint,
+      queueUrl,
+      dlqUrl,
+      stop: async () => {
+        scheduler.stop();
+        await poller.stop();
+        await new Promise<void>((r) => front.close(() => r()));
+        front.closeAllConnections?.();
+        sqsClient.destroy();
+        await sqs.close();
+        await dynamo.stop();
+        rmSync(runtimeFile(dataDir), { force: true });
+      },
+    };
+  }
 }

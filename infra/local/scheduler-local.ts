@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { Journal } from "./journal.js";
+import type { LocalCredentials } from "./credentials.js";
+import { checkSigV4 } from "./sigv4.js";
 import type { Logger } from "../../shared/logger.js";
 
 interface StoredSchedule {
@@ -25,9 +27,17 @@ function parseAt(expression: unknown): number | null {
  * runtime's own port, so the same AWS SDK adapter runs locally. Schedules are journaled
  * under DATA_DIR (a pending retry survives a restart) and fire by sending their input to
  * the target queue, then are deleted (ActionAfterCompletion DELETE). Unlike the real
- * service, it fires to the second rather than within the minute.
+ * service, it fires to the second rather than within the minute. Like the real one, it
+ * answers 403 to a call not signed (SigV4) with the runtime's own credentials.
  */
-export function createLocalScheduler(options: { journalPath: string; sqs: SQSClient; queueUrlForArn: (arn: string) => string; logger: Logger; tickMs?: number }) {
+export function createLocalScheduler(options: {
+  journalPath: string;
+  sqs: SQSClient;
+  queueUrlForArn: (arn: string) => string;
+  logger: Logger;
+  credentials: LocalCredentials;
+  tickMs?: number;
+}) {
   const journal = new Journal<StoredSchedule>(options.journalPath);
   let timer: NodeJS.Timeout | undefined;
   let firing = false;
@@ -64,15 +74,24 @@ export function createLocalScheduler(options: { journalPath: string; sqs: SQSCli
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      // CreateSchedule's Input is at most 8 KiB; nothing signed by the runtime comes near this.
+      if (size > 1_048_576) return reply(res, 413, { Message: "request too large" }, "ValidationException");
+      chunks.push(c as Buffer);
+    }
+    const body = Buffer.concat(chunks);
+    const refusal = checkSigV4(req, body, options.credentials);
+    if (refusal) return reply(res, 403, { Message: "The request is not signed with the local runtime's credentials." }, refusal);
     const m = /^\/_aws\/scheduler\/schedules\/([0-9a-zA-Z._-]{1,64})$/.exec(url.pathname);
     if (!m) return reply(res, 404, { Message: "unknown scheduler call" }, "ResourceNotFoundException");
     const name = m[1]!;
     if (req.method === "POST") {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
       let input: Record<string, any>;
       try {
-        input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+        input = JSON.parse(body.toString("utf8"));
       } catch {
         return reply(res, 400, { Message: "body is not JSON" }, "ValidationException");
       }

@@ -3,6 +3,9 @@ import { PassThrough } from "node:stream";
 import { EventEmitter } from "node:events";
 import { createRequestHandler } from "local-aws-sqs";
 import { Journal } from "./journal.js";
+import type { LocalCredentials } from "./credentials.js";
+import { checkSigV4 } from "./sigv4.js";
+import { checkSqsSend, type EntryFailure, type SqsError } from "./sqs-rules.js";
 
 interface JournaledMessage {
   id: string;
@@ -12,6 +15,13 @@ interface JournaledMessage {
   visibleAt: number;
 }
 
+function answerError(res: ServerResponse, e: SqsError) {
+  res.statusCode = e.status;
+  res.setHeader("content-type", "application/x-amz-json-1.0");
+  res.setHeader("x-amzn-query-error", `${e.queryCode};Sender`);
+  res.end(JSON.stringify({ __type: e.type, message: e.message }));
+}
+
 const queueName = (url: unknown) => (typeof url === "string" ? url.split("/").pop()! : "");
 
 /**
@@ -19,10 +29,14 @@ const queueName = (url: unknown) => (typeof url === "string" ? url.split("/").po
  * visibility, DLQ redrive) behind a thin layer that journals what is sent and deleted,
  * so messages in the queue survive a restart — the one thing local-aws-sqs keeps only
  * in memory. On start, every journaled message not yet deleted is put back.
+ * The layer also does what SQS does and local-aws-sqs does not: with `credentials`, a call not
+ * signed (SigV4) with them answers 403; sends are held to SQS's rules (sqs-rules.ts). It listens
+ * on 127.0.0.1 only.
  */
 export async function startLocalSqs(options: {
   journalPath: string;
   queues: { QueueName: string; Attributes?: Record<string, string> }[];
+  credentials?: LocalCredentials;
 }): Promise<{ endpoint: string; server: Server; close(): Promise<void>; waitForSend(ms: number): Promise<void> }> {
   const journal = new Journal<JournaledMessage>(options.journalPath);
   // local-aws-sqs answers a long poll only when the batch is full or the wait is over; the
@@ -40,22 +54,57 @@ export async function startLocalSqs(options: {
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks);
+    let raw = Buffer.concat(chunks);
+    if (options.credentials) {
+      const refusal = checkSigV4(req, raw, options.credentials);
+      if (refusal) {
+        return answerError(res, {
+          status: 403,
+          queryCode: refusal === "UnrecognizedClientException" ? "InvalidClientTokenId" : refusal === "InvalidSignatureException" ? "SignatureDoesNotMatch" : "MissingAuthenticationToken",
+          type: `com.amazon.coral.service#${refusal}`,
+          message: "The request is not signed with the local runtime's credentials.",
+        });
+      }
+    }
     const action = String(req.headers["x-amz-target"] ?? "").split(".")[1] ?? "";
     let input: Record<string, any> = {};
+    let parsed = false;
     if (raw.length) {
       try {
         input = JSON.parse(raw.toString("utf8"));
+        parsed = true;
       } catch {
         // local-aws-sqs answers malformed requests itself.
       }
     }
-    const replay = Object.assign(new PassThrough(), { headers: req.headers, method: req.method, url: req.url });
+    let failed: EntryFailure[] = [];
+    const headers = { ...req.headers };
+    if (parsed) {
+      const checked = checkSqsSend(action, input);
+      if (checked.refuse) return answerError(res, checked.refuse);
+      failed = checked.failed ?? [];
+      if (failed.length > 0) {
+        input = checked.input!;
+        if (input.Entries.length === 0) {
+          res.setHeader("content-type", "application/x-amz-json-1.0");
+          return res.end(JSON.stringify({ Successful: [], Failed: failed }));
+        }
+        raw = Buffer.from(JSON.stringify(input));
+        headers["content-length"] = String(raw.length);
+      }
+    }
+    const replay = Object.assign(new PassThrough(), { headers, method: req.method, url: req.url });
     let answered = "";
     const end = res.end.bind(res);
     res.end = ((chunk?: unknown, ...rest: unknown[]) => {
       if (typeof chunk === "string" || Buffer.isBuffer(chunk)) answered = chunk.toString();
       record(action, input, res.statusCode, answered);
+      if (failed.length > 0 && res.statusCode === 200 && answered) {
+        // The entries refused here are reported beside local-aws-sqs's own answer, as SQS does.
+        const out = JSON.parse(answered);
+        chunk = JSON.stringify({ ...out, Failed: [...(out.Failed ?? []), ...failed] });
+        if (!res.headersSent) res.removeHeader("content-length");
+      }
       return (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest);
     }) as typeof res.end;
     replay.end(raw);
@@ -127,7 +176,7 @@ export async function startLocalSqs(options: {
   const leftovers = journal.entries();
   if (leftovers.length > 0) {
     const { SQSClient, SendMessageBatchCommand } = await import("@aws-sdk/client-sqs");
-    const sqs = new SQSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const sqs = new SQSClient({ endpoint, region: "us-east-1", credentials: options.credentials ?? { accessKeyId: "local", secretAccessKey: "local" } });
     const byQueue = new Map<string, JournaledMessage[]>();
     for (const m of leftovers) byQueue.set(m.queue, [...(byQueue.get(m.queue) ?? []), m]);
     for (const [queue, messages] of byQueue) {

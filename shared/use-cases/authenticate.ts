@@ -1,9 +1,13 @@
 import { UnauthorizedError } from "../domain/errors.js";
 import { apiKeyId, hashApiKey, sameHash } from "../domain/ids.js";
-import type { Principal } from "../domain/keys.js";
+import { validKeyRecord, type Principal } from "../domain/keys.js";
 import type { Deps } from "./deps.js";
 
-/** Resolves `Authorization: Bearer <key>` to its principal; unknown, malformed and revoked keys are all 401. */
+/**
+ * Resolves `Authorization: Bearer <key>` to its principal; unknown, malformed and revoked keys
+ * are all 401, and so is a stored key that create-key could not have made (say an account key
+ * with numbers:write): the store is not trusted to hold only what create-key wrote.
+ */
 export async function authenticate(deps: Pick<Deps, "keys">, authorization: string | undefined): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   const key = match?.[1];
@@ -12,7 +16,7 @@ export async function authenticate(deps: Pick<Deps, "keys">, authorization: stri
   const record = await deps.keys.getKey(keyId);
   // Compare even when the record is missing, so timing does not tell ids apart.
   const presented = hashApiKey(key);
-  const ok = sameHash(presented, record?.hash ?? "0".repeat(64));
-  if (!record || !ok || record.revokedAt) throw new UnauthorizedError();
-  return { keyId: record.keyId, accountId: record.accountId, scopes: record.scopes };
+  const ok = sameHash(presented, typeof record?.hash === "string" ? record.hash : "0".repeat(64));
+  if (!record || !ok || record.revokedAt || record.keyId !== keyId || !validKeyRecord(record)) throw new UnauthorizedError();
+  return { keyId: record.keyId, accountId: record.accountId, scopes: [...record.scopes] };
 }

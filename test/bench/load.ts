@@ -20,7 +20,7 @@ import { createServer, type Server } from "node:http";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { admin, startRuntime, type RuntimeProcess } from "../support/local-runtime.js";
+import { admin, runtimeCredentials, startRuntime, type RuntimeProcess } from "../support/local-runtime.js";
 
 // The SDK's Node-22 notice is noise here (it is loaded lazily, after this line).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -242,7 +242,7 @@ async function queueDepths(dataDir: string): Promise<Record<string, number> | nu
   if (!existsSync(file)) return null;
   const { GetQueueAttributesCommand, SQSClient } = await import("@aws-sdk/client-sqs");
   const info = JSON.parse(readFileSync(file, "utf8")) as { sqsEndpoint: string; queueUrl: string; dlqUrl: string };
-  const sqs = new SQSClient({ endpoint: info.sqsEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  const sqs = new SQSClient({ endpoint: info.sqsEndpoint, region: "us-east-1", credentials: runtimeCredentials(dataDir) });
   try {
     const attrs = async (url: string) =>
       (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }))).Attributes ?? {};

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { startRuntime, type RuntimeProcess } from "../support/local-runtime.js";
+import { runtimeCredentials, startRuntime, type RuntimeProcess } from "../support/local-runtime.js";
 
 let runtime: RuntimeProcess;
 let sqs: SQSClient;
@@ -11,7 +11,7 @@ let info: { queueUrl: string; dlqUrl: string; sqsEndpoint: string };
 beforeAll(async () => {
   runtime = await startRuntime({ env: { LOCAL_VISIBILITY_TIMEOUT_S: "1", LOCAL_WORKER_CONCURRENCY: "1" } });
   info = JSON.parse(readFileSync(join(runtime.dataDir, "runtime.json"), "utf8"));
-  sqs = new SQSClient({ endpoint: info.sqsEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  sqs = new SQSClient({ endpoint: info.sqsEndpoint, region: "us-east-1", credentials: runtimeCredentials(runtime.dataDir) });
 });
 afterAll(async () => {
   sqs?.destroy();

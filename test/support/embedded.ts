@@ -14,7 +14,7 @@ export async function startEmbedded() {
   const dir = mkdtempSync(join(tmpdir(), "vnw-it-"));
   const [dynamo, sqs] = await Promise.all([
     startDynamoDbLocal(join(dir, "dynamodb")),
-    startLocalSqs({ journalPath: join(dir, "sqs.jsonl"), queues: [] }),
+    startLocalSqs({ journalPath: join(dir, "sqs.jsonl"), queues: [], credentials }),
   ]);
   const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1", credentials });
   const sqsClient = new SQSClient({ endpoint: sqs.endpoint, region: "us-east-1", credentials });
@@ -22,6 +22,9 @@ export async function startEmbedded() {
   let queues = 0;
   return {
     dir,
+    /** What the embedded SQS takes as a signature (anything else answers 403). */
+    credentials,
+    sqsEndpoint: sqs.endpoint,
     dynamoClient,
     sqsClient,
     tables: tables as { webhooks: string; deliveries: string },

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
@@ -72,9 +72,17 @@ export async function startRuntime(options: { dataDir?: string; env?: Record<str
     child,
     logs,
     stop: async () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
+      // A child killed by a signal has exitCode null and a signalCode: it is gone all the same.
+      const running = () => child.exitCode === null && child.signalCode === null;
+      if (running()) child.kill("SIGTERM");
       await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
-      if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+      if (running()) {
+        try {
+          process.kill(-child.pid!, "SIGKILL");
+        } catch {
+          // the group is already gone
+        }
+      }
     },
     /** SIGKILL to the whole process group: the runtime and its DynamoDB Local, no goodbye. */
     kill: async () => {
@@ -86,6 +94,11 @@ export async function startRuntime(options: { dataDir?: string; env?: Record<str
       await exited;
     },
   };
+}
+
+/** The runtime's own AWS credentials (made per DATA_DIR): what its embedded SQS and Scheduler stand-in take as a signature. */
+export function runtimeCredentials(dataDir: string): { accessKeyId: string; secretAccessKey: string } {
+  return JSON.parse(readFileSync(join(dataDir, "aws-credentials.json"), "utf8"));
 }
 
 /** `npm run admin -- ...` against a runtime's DATA_DIR; returns the last printed line (the key, for create-key). */
