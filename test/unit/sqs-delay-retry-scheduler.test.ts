@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { mockClient } from "aws-sdk-client-mock";
 import { CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException, SchedulerClient } from "@aws-sdk/client-scheduler";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { createEventBridgeRetryScheduler } from "../../shared/adapters/aws/eventbridge-retry-scheduler.js";
 import { ceilToMinute, createSqsDelayRetryScheduler, queueDelaySeconds, SQS_MAX_DELAY_S } from "../../shared/adapters/aws/sqs-delay-retry-scheduler.js";
 import type { DeliveryMessage } from "../../shared/domain/delivery.js";
@@ -59,7 +59,7 @@ describe("retries on the queue or on Scheduler", () => {
   beforeEach(() => {
     sqs.reset();
     scheduler.reset();
-    sqs.on(SendMessageCommand).resolves({ MessageId: "m-1" });
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: "retry", MessageId: "m-1", MD5OfMessageBody: "x" }], Failed: [] });
     scheduler.on(CreateScheduleCommand).resolves({});
   });
 
@@ -68,10 +68,10 @@ describe("retries on the queue or on Scheduler", () => {
     await retries.schedule(message, later(60_000));
 
     // Assert
-    const sent = sqs.commandCalls(SendMessageCommand);
+    const sent = sqs.commandCalls(SendMessageBatchCommand);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.args[0].input).toStrictEqual({ QueueUrl: QUEUE_URL, MessageBody: JSON.stringify(message), DelaySeconds: 60 });
-    expect(JSON.parse(sent[0]!.args[0].input.MessageBody!)).toStrictEqual(message);
+    expect(sent[0]!.args[0].input).toStrictEqual({ QueueUrl: QUEUE_URL, Entries: [{ Id: "retry", MessageBody: JSON.stringify(message), DelaySeconds: 60 }] });
+    expect(JSON.parse(sent[0]!.args[0].input.Entries![0]!.MessageBody!)).toStrictEqual(message);
     expect(scheduler.calls()).toHaveLength(0);
   });
 
@@ -80,7 +80,7 @@ describe("retries on the queue or on Scheduler", () => {
     await retries.schedule(message, later(299_001));
 
     // Assert
-    expect(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.DelaySeconds).toBe(300);
+    expect(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries![0]!.DelaySeconds).toBe(300);
   });
 
   it("sends a retry already due (its record came back late) with no delay, not to Scheduler's past", async () => {
@@ -88,7 +88,7 @@ describe("retries on the queue or on Scheduler", () => {
     await retries.schedule(message, later(-330_000));
 
     // Assert
-    expect(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.DelaySeconds).toBe(0);
+    expect(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries![0]!.DelaySeconds).toBe(0);
     expect(scheduler.calls()).toHaveLength(0);
   });
 
@@ -97,7 +97,7 @@ describe("retries on the queue or on Scheduler", () => {
     await retries.schedule(message, later(900_000));
 
     // Assert
-    expect(sqs.commandCalls(SendMessageCommand)[0]!.args[0].input.DelaySeconds).toBe(SQS_MAX_DELAY_S);
+    expect(sqs.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries![0]!.DelaySeconds).toBe(SQS_MAX_DELAY_S);
     expect(scheduler.calls()).toHaveLength(0);
   });
 
@@ -137,7 +137,8 @@ describe("retries on the queue or on Scheduler", () => {
     }
 
     // Assert
-    expect(sqs.commandCalls(SendMessageCommand).map((c) => [JSON.parse(c.args[0].input.MessageBody!).rung, c.args[0].input.DelaySeconds])).toStrictEqual([
+    const entries = sqs.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries![0]!);
+    expect(entries.map((e) => [JSON.parse(e.MessageBody!).rung, e.DelaySeconds])).toStrictEqual([
       [2, 60],
       [3, 300],
       [4, 900],
@@ -145,9 +146,9 @@ describe("retries on the queue or on Scheduler", () => {
     expect(scheduler.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input.Name)).toStrictEqual(["retry-dlv_01JKQ3V9ZB8C3M2X4Y5Z6A7B8C-5"]);
   });
 
-  it("throws when SQS refuses the send, so the worker hands the record back to the queue", async () => {
+  it("throws when SQS fails the call, so the worker hands the record back to the queue", async () => {
     // Arrange
-    sqs.on(SendMessageCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+    sqs.on(SendMessageBatchCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
 
     // Act
     const result = retries.schedule(message, later(60_000));
@@ -155,6 +156,17 @@ describe("retries on the queue or on Scheduler", () => {
     // Assert
     await expect(result).rejects.toMatchObject({ name: "ThrottlingException" });
     expect(scheduler.calls()).toHaveLength(0);
+  });
+
+  it("throws when SQS refuses the one entry, naming SQS's code", async () => {
+    // Arrange
+    sqs.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [{ Id: "retry", Code: "InvalidMessageContents", SenderFault: true }] });
+
+    // Act
+    const result = retries.schedule(message, later(60_000));
+
+    // Assert
+    await expect(result).rejects.toMatchObject({ name: "InvalidMessageContents" });
   });
 
   it("cancels through Scheduler only: a delayed SQS message cannot be taken back, and a missing schedule is fine", async () => {

@@ -1,4 +1,4 @@
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeliveryMessage } from "../../domain/delivery.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
 
@@ -62,9 +62,15 @@ export function createSqsDelayRetryScheduler(options: SqsDelayRetrySchedulerOpti
     async schedule(message, at) {
       const delay = queueDelaySeconds(at, clock.now());
       if (delay === null) return later.schedule(message, ceilToMinute(at));
-      // A failed send throws: the worker reports the record as a batch item failure, SQS hands
-      // it back, and the retry is sent again (the worker finds the attempt already recorded).
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: retryMessageBody(message), DelaySeconds: delay }));
+      // A batch of one, the same command the delivery queue adapter sends, so SQS's rules (and
+      // the local runtime's copy of them) apply to retries as to first attempts. A failed send throws: the worker reports the
+      // record as a batch item failure, SQS hands it back, and the retry is sent again (the
+      // worker finds the attempt already recorded).
+      const out = await sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: "retry", MessageBody: retryMessageBody(message), DelaySeconds: delay }] }),
+      );
+      const failed = out.Failed?.[0];
+      if (failed) throw Object.assign(new Error(`SQS refused the retry message: ${failed.Code ?? "unknown"}`), { name: failed.Code ?? "SqsSendFailed" });
     },
     cancel: (deliveryId, slot) => later.cancel(deliveryId, slot),
   };
