@@ -140,11 +140,15 @@ export class Observability extends Construct {
       description: "Over half of all delivery attempts failed for 15 minutes (with at least 20 attempts per 5 minutes). One customer endpoint down rarely does this; suspect egress, DNS or our signing/sending.",
     });
 
+    // Retries due within 15 minutes sit in the queue under a message timer (DelaySeconds ≤ 900),
+    // and a message's age counts from when it was sent: 900 s of age can be a timer alone, so
+    // the alarm waits for 5 minutes of waiting on top of the longest timer.
     this.alarm("QueueAge", {
       metric: deliveryQueue.queue.metricApproximateAgeOfOldestMessage({ statistic: "Maximum", period: Duration.minutes(1) }),
-      threshold: 900,
+      threshold: 900 + 300,
       evaluationPeriods: 3,
-      description: "The oldest delivery message has waited over 15 minutes for 3 minutes: the worker is not keeping up, failing, or throttled. Retries are late.",
+      description:
+        "The oldest delivery message is over 20 minutes old (15 of them can be a retry's message timer) for 3 minutes: the worker is not keeping up, failing, or throttled. Deliveries and retries are late.",
     });
 
     for (const [name, fn] of Object.entries(functions)) {
