@@ -86,10 +86,21 @@ describe("delivery worker wiring", () => {
     });
   });
 
-  it("lets the worker consume the queue but not send to it", () => {
+  it("lets the worker consume the queue, and send to it only for near retries (DelaySeconds)", () => {
+    // Was "consume but not send": retries due within 15 minutes now go back onto the queue (issue 13 §4).
     const statements = statementsOf(service.worker.service);
     const queueActions = statements.filter((s) => JSON.stringify(s.Resource).includes('"DeliveryQueue"')).flatMap(actionsOf);
-    expect(queueActions.sort()).toEqual(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]);
+    expect(queueActions.sort()).toEqual([
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+      "sqs:SendMessage",
+    ]);
+    // Nothing on the dead-letter queue: only Scheduler writes there, and ops redrive from it.
+    const dlqActions = statements.filter((s) => JSON.stringify(s.Resource).includes('"DeliveryDeadLetterQueue"')).flatMap(actionsOf);
+    expect(dlqActions).toEqual([]);
   });
 
   it("lets ingest and the API send to the queue and nothing more", () => {
