@@ -13,6 +13,8 @@ export interface Env {
   RETRY_SCHEDULE_GROUP: string;
   RETRY_TARGET_QUEUE_ARN: string;
   RETRY_SCHEDULER_ROLE_ARN: string;
+  /** Where Scheduler puts a retry it could not deliver (the delivery dead-letter queue); optional locally. */
+  RETRY_DEAD_LETTER_QUEUE_ARN?: string;
   WEBHOOK_RETRY_DELAYS?: string;
   WEBHOOK_TIMEOUT_MS: number;
   WEBHOOK_ALLOW_PRIVATE_TARGETS: boolean;
@@ -57,6 +59,7 @@ const CHECKS: Record<EnvKey, Check> = {
   RETRY_SCHEDULE_GROUP: nonEmpty,
   RETRY_TARGET_QUEUE_ARN: arn,
   RETRY_SCHEDULER_ROLE_ARN: arn,
+  RETRY_DEAD_LETTER_QUEUE_ARN: arn,
   WEBHOOK_RETRY_DELAYS: () => null,
   WEBHOOK_TIMEOUT_MS: intIn(100, 60_000),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: bool,
@@ -91,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, required: readonly EnvKey[]):
     RETRY_SCHEDULE_GROUP: env.RETRY_SCHEDULE_GROUP ?? "",
     RETRY_TARGET_QUEUE_ARN: env.RETRY_TARGET_QUEUE_ARN ?? "",
     RETRY_SCHEDULER_ROLE_ARN: env.RETRY_SCHEDULER_ROLE_ARN ?? "",
+    ...(str("RETRY_DEAD_LETTER_QUEUE_ARN") ? { RETRY_DEAD_LETTER_QUEUE_ARN: env.RETRY_DEAD_LETTER_QUEUE_ARN } : {}),
     ...(str("WEBHOOK_RETRY_DELAYS") ? { WEBHOOK_RETRY_DELAYS: env.WEBHOOK_RETRY_DELAYS } : {}),
     WEBHOOK_TIMEOUT_MS: Number(str("WEBHOOK_TIMEOUT_MS") ?? 5000),
     WEBHOOK_ALLOW_PRIVATE_TARGETS: ["true", "1"].includes(env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "false"),

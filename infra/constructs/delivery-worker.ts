@@ -41,7 +41,8 @@ export interface DeliveryWorkerProps {
 
 /**
  * The delivery worker: consumes the delivery queue, signs and sends each attempt, records
- * it, and on failure creates the one-time schedule for the next rung of the ladder. A record
+ * it, and on failure puts the next rung's message back on the queue with a timer (due within
+ * 15 minutes) or creates its one-time schedule (later). A record
  * it could not finish is reported in batchItemFailures, so SQS gives back only that record.
  */
 export class DeliveryWorker extends Construct {
@@ -68,6 +69,8 @@ export class DeliveryWorker extends Construct {
     props.deliveriesTable.grantReadWriteData(role);
     props.secretsKey.grant(role, "kms:Decrypt", "kms:GenerateDataKey");
     props.retryScheduling.grantScheduleRetries(role);
+    // A retry due within 15 minutes goes back onto this queue with DelaySeconds (sqs-delay-retry-scheduler.ts).
+    props.deliveryQueue.queue.grant(role, "sqs:SendMessage");
 
     this.service.function.addEventSource(
       new SqsEventSource(props.deliveryQueue.queue, {

@@ -1,18 +1,29 @@
 import { RemovalPolicy, Validations } from "aws-cdk-lib";
 import { AccessLogFormat } from "aws-cdk-lib/aws-apigateway";
-import { CfnRoute, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
+import { CfnRoute, CfnStage, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from "aws-cdk-lib/aws-apigatewayv2";
 import { HttpLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { DEFAULT_ROUTE_FN, ROUTES, type FunctionName } from "../routes.js";
+import { DEFAULT_ROUTE_FN, ROUTES, routeKey, type FunctionName } from "../routes.js";
+
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
 
 export interface WebhooksHttpApiProps {
   /** The function behind each FunctionName of infra/routes.ts. */
   readonly functions: Readonly<Record<FunctionName, IFunction>>;
-  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Each management route's own limit (the stage's default route settings; `$default` too). */
+  readonly throttle: Throttle;
+  /** Each ingest route's own limit (route settings), so management traffic never spends it. */
+  readonly ingestThrottle: Throttle;
   readonly logRetention: RetentionDays;
 }
+
+/** The telephony backend's routes: they get route-level throttles of their own. */
+export const INGEST_ROUTE_KEYS: readonly string[] = ROUTES.filter((r) => r.fn === "ingest").map(routeKey);
 
 /**
  * One access-log line per request, as JSON so Logs Insights reads its fields without parsing.
@@ -46,6 +57,13 @@ export const ACCESS_LOG_FIELDS = {
  * and REST's extras (request validation, usage plans, WAF) are either done by the handlers
  * (validation, per-key limits) or not needed yet. Neither kind has a configurable body-size
  * limit, so the handlers answer 413 above 256 KiB before parsing.
+ *
+ * Throttling: HTTP API applies a stage's default route settings to each route that has no
+ * settings of its own, and route settings override them for their route; what every API of
+ * the account in the region shares is the account-level quota (10,000 requests/s, burst
+ * 5,000 by default). So the ingest routes get their own limits, the management routes a
+ * lower default each, and the sum of all routes' limits stays under that quota: no amount of
+ * management traffic can spend the telephony backend's share (tested in test/infra/api.test.ts).
  */
 export class WebhooksHttpApi extends Construct {
   readonly api: HttpApi;
@@ -84,6 +102,14 @@ export class WebhooksHttpApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
+
+    const cfnStage = this.stage.node.defaultChild as CfnStage;
+    // RouteSettings is a JSON map in the CloudFormation schema, written as CloudFormation spells it.
+    cfnStage.routeSettings = Object.fromEntries(
+      INGEST_ROUTE_KEYS.map((key) => [key, { ThrottlingRateLimit: props.ingestThrottle.rateLimit, ThrottlingBurstLimit: props.ingestThrottle.burstLimit }]),
+    );
+    // Route settings name routes by key: the routes must exist before the stage refers to them.
+    for (const route of this.routes.filter((r) => INGEST_ROUTE_KEYS.includes(r.routeKey))) cfnStage.node.addDependency(route);
   }
 
   /** The base URL clients call (the `$default` stage has no path prefix). */

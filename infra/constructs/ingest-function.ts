@@ -19,6 +19,8 @@ export interface IngestFunctionProps {
   readonly webhooksTable: ITable;
   readonly deliveriesTable: ITable;
   readonly deliveryQueue: IQueue;
+  /** Concurrency no other function can take (also its cap); none: the unreserved pool. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export class IngestFunction extends Construct {
       ...INGEST_SIZING,
       environment: props.environment,
       logRetention: props.logRetention,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
     });
     const role = this.service.role;
     props.webhooksTable.grantReadData(role);

@@ -22,12 +22,14 @@ export interface ManagementFunctionProps {
   readonly deliveryQueue: IQueue;
   readonly secretsKey: IKey;
   readonly retryScheduling: RetryScheduling;
+  /** A cap on the function's concurrency (and a guarantee); none: the unreserved pool. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
  * The management API (numbers, webhooks, deliveries, health) and the `$default` route that
- * answers the contract's 404. It encrypts new secrets (KMS data key), queues redeliveries and
- * removes the pending retries of deleted or disabled webhooks.
+ * answers the contract's 404. It encrypts new secrets locally (AES-GCM under the KMS-wrapped
+ * data key), queues redeliveries and removes the pending retries of deleted or disabled webhooks.
  */
 export class ManagementFunction extends Construct {
   readonly service: ServiceFunction;
@@ -40,13 +42,16 @@ export class ManagementFunction extends Construct {
       ...MANAGEMENT_SIZING,
       environment: props.environment,
       logRetention: props.logRetention,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
     });
     const role = this.service.role;
     props.webhooksTable.grantReadWriteData(role);
     props.deliveriesTable.grantReadWriteData(role);
     props.deliveryQueue.grant(role, "sqs:SendMessage");
     props.retryScheduling.grantCancelRetries(role);
-    // Named actions, not grantEncryptDecrypt: that one adds kms:ReEncrypt* and kms:GenerateDataKey*.
-    props.secretsKey.grant(role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey");
+    // What shared/adapters/aws/kms-data-key.ts calls: Decrypt (unwrap the data key) and, the first
+    // time, GenerateDataKey. Secrets are encrypted with the data key in the process, never by KMS,
+    // so no kms:Encrypt. Named actions, not grantEncryptDecrypt (that adds ReEncrypt*, GenerateDataKey*).
+    props.secretsKey.grant(role, "kms:Decrypt", "kms:GenerateDataKey");
   }
 }

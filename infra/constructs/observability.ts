@@ -32,8 +32,17 @@ export const SERVICE_METRICS = {
   ingest: { dimensions: { Function: "ingest" }, ingested: "EventsIngested", rejected: "EventsRejected", queued: "DeliveriesQueued" },
 } as const;
 
-/** Where each alarm's runbook lives; alarm descriptions point there. */
-const RUNBOOK = "infra/ops-guide.md (README: Operations > Alarms)";
+/** Where each alarm's runbook lives; alarm descriptions and the dashboard point there. */
+export const RUNBOOK = "README.md, section 'Alarms: what each means and what to do'";
+
+/** What a throttled invocation means depends on the function's concurrency setting. */
+const THROTTLE_DESCRIPTIONS = {
+  ingest:
+    "Lambda refused ingest invocations in 2 of the last 3 five-minute periods: ingest used all of its reserved concurrency (ingestReservedConcurrency). The telephony backend gets 5xx and retries.",
+  api: "Lambda refused api invocations in 2 of the last 3 five-minute periods: management traffic reached the api's concurrency cap (apiReservedConcurrency).",
+  delivery:
+    "Lambda refused delivery-worker invocations in 2 of the last 3 five-minute periods: the account's unreserved concurrency is used up. Deliveries wait in the queue.",
+} as const;
 
 export interface ObservabilityProps {
   readonly stage: string;
@@ -41,6 +50,8 @@ export interface ObservabilityProps {
   readonly functions: { readonly api: ServiceFunction; readonly ingest: ServiceFunction; readonly delivery: ServiceFunction };
   readonly deliveryQueue: DeliveryQueue;
   readonly httpApi: WebhooksHttpApi;
+  /** The retry schedule group's name: the dimension of its AWS/Scheduler metrics. */
+  readonly retryScheduleGroupName: string;
 }
 
 /**
@@ -74,7 +85,39 @@ export class Observability extends Construct {
       metric: deliveryQueue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: Duration.minutes(1) }),
       threshold: 1,
       evaluationPeriods: 1,
-      description: "Messages are in the delivery dead-letter queue: attempts the worker failed to process 5 times (not receivers answering errors). Read them, fix the cause, redrive.",
+      description:
+        "Messages are in the delivery dead-letter queue: attempts the worker failed to process 5 times (not receivers answering errors), or retries EventBridge Scheduler could not put on the delivery queue. Read them, fix the cause, redrive.",
+    });
+
+    // EventBridge Scheduler, for retries due beyond 15 minutes (nearer ones are SQS message timers).
+    const schedulerMetric = (metricName: string) =>
+      new Metric({ namespace: "AWS/Scheduler", metricName, dimensionsMap: { ScheduleGroup: props.retryScheduleGroupName }, statistic: "Sum", period: Duration.minutes(5) });
+    this.alarm("RetryScheduleTargetErrors", {
+      metric: schedulerMetric("TargetErrorCount"),
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      description:
+        "EventBridge Scheduler failed to put retries on the delivery queue in 2 of the last 3 five-minute periods (SQS refused: permissions, a deleted or changed queue, an invalid body). Scheduler keeps trying for 24 h, then dead-letters them.",
+    });
+    this.alarm("RetryScheduleDropped", {
+      metric: schedulerMetric("InvocationDroppedCount"),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description: "EventBridge Scheduler gave up on a retry (its retry policy ran out): the retry did not reach the delivery queue. It should be in the dead-letter queue.",
+    });
+    this.alarm("RetryScheduleDeadLetterFailed", {
+      metric: schedulerMetric("InvocationsFailedToBeSentToDeadLetterCount"),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description: "EventBridge Scheduler could neither deliver a retry nor put it in the dead-letter queue: that retry is lost and its delivery stays retrying until redelivered.",
+    });
+    this.alarm("RetryScheduleThrottled", {
+      metric: schedulerMetric("InvocationThrottleCount"),
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      description: "EventBridge Scheduler throttled retry invocations (the account's invocation quota) in 2 of the last 3 five-minute periods. Retries are late, not lost.",
     });
 
     const ratioPeriod = Duration.minutes(5);
@@ -97,11 +140,15 @@ export class Observability extends Construct {
       description: "Over half of all delivery attempts failed for 15 minutes (with at least 20 attempts per 5 minutes). One customer endpoint down rarely does this; suspect egress, DNS or our signing/sending.",
     });
 
+    // Retries due within 15 minutes sit in the queue under a message timer (DelaySeconds ≤ 900),
+    // and a message's age counts from when it was sent: 900 s of age can be a timer alone, so
+    // the alarm waits for 5 minutes of waiting on top of the longest timer.
     this.alarm("QueueAge", {
       metric: deliveryQueue.queue.metricApproximateAgeOfOldestMessage({ statistic: "Maximum", period: Duration.minutes(1) }),
-      threshold: 900,
+      threshold: 900 + 300,
       evaluationPeriods: 3,
-      description: "The oldest delivery message has waited over 15 minutes for 3 minutes: the worker is not keeping up, failing, or throttled. Retries are late.",
+      description:
+        "The oldest delivery message is over 20 minutes old (15 of them can be a retry's message timer) for 3 minutes: the worker is not keeping up, failing, or throttled. Deliveries and retries are late.",
     });
 
     for (const [name, fn] of Object.entries(functions)) {
@@ -118,7 +165,7 @@ export class Observability extends Construct {
         threshold: 1,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
-        description: `The ${name} function was throttled by Lambda in 2 of the last 3 five-minute periods: the account's concurrency is exhausted.`,
+        description: THROTTLE_DESCRIPTIONS[name as keyof typeof THROTTLE_DESCRIPTIONS],
       });
     }
 
@@ -173,7 +220,7 @@ export class Observability extends Construct {
     const dashboard = new Dashboard(this, "Dashboard", { defaultInterval: Duration.hours(3) });
     dashboard.addWidgets(
       new TextWidget({
-        markdown: `# Virtual Number Webhooks (${props.stage})\nEvents in → delivery queue → worker → customer endpoints; failed attempts return through EventBridge Scheduler (1, 5, 15, 30 min). Runbook: ${RUNBOOK}.`,
+        markdown: `# Virtual Number Webhooks (${props.stage})\nEvents in → delivery queue → worker → customer endpoints; failed attempts return after 1, 5 and 15 min as delayed queue messages, after 30 min through EventBridge Scheduler. Runbook for every alarm: ${RUNBOOK}.`,
         width: 24,
         height: 2,
       }),

@@ -7,6 +7,7 @@ import { IngestFunction } from "../constructs/ingest-function.js";
 import { ManagementFunction } from "../constructs/management-function.js";
 import { Observability } from "../constructs/observability.js";
 import { RetryScheduling } from "../constructs/retry-scheduling.js";
+import { Tracing } from "../constructs/tracing.js";
 import type { ServiceEnvironment } from "../constructs/service-function.js";
 import type { Storage } from "../constructs/storage.js";
 import { DEFAULT_RETRY_DELAYS_S } from "../../shared/domain/retry-ladder.js";
@@ -33,6 +34,7 @@ export class ServiceStack extends Stack {
   readonly worker: DeliveryWorker;
   readonly httpApi: WebhooksHttpApi;
   readonly observability: Observability;
+  readonly tracing: Tracing;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -43,7 +45,12 @@ export class ServiceStack extends Stack {
       visibilityTimeout: deliveryVisibilityTimeout(),
       maxReceiveCount: DELIVERY_MAX_RECEIVE_COUNT,
     });
-    this.retryScheduling = new RetryScheduling(this, "RetryScheduling", { targetQueue: this.deliveryQueue.queue });
+    this.retryScheduling = new RetryScheduling(this, "RetryScheduling", {
+      targetQueue: this.deliveryQueue.queue,
+      // One dead-letter queue for the service: a retry Scheduler could not deliver is a delivery
+      // message like any other there, and one redrive moves both kinds back.
+      deadLetterQueue: this.deliveryQueue.deadLetterQueue,
+    });
 
     // Every function gets the same settings; each reads (and validates at cold start) the ones it uses.
     const environment: ServiceEnvironment = {
@@ -58,10 +65,18 @@ export class ServiceStack extends Stack {
       RETRY_SCHEDULE_GROUP: this.retryScheduling.groupName,
       RETRY_TARGET_QUEUE_ARN: this.deliveryQueue.queue.queueArn,
       RETRY_SCHEDULER_ROLE_ARN: this.retryScheduling.role.roleArn,
+      RETRY_DEAD_LETTER_QUEUE_ARN: this.deliveryQueue.deadLetterQueue.queueArn,
     };
     const tables = { webhooksTable: storage.webhooksTable, deliveriesTable: storage.deliveriesTable };
 
-    this.ingest = new IngestFunction(this, "Ingest", { environment, logRetention, ...tables, deliveryQueue: this.deliveryQueue.queue });
+    const reserved = settings.reservedConcurrency;
+    this.ingest = new IngestFunction(this, "Ingest", {
+      environment,
+      logRetention,
+      ...tables,
+      deliveryQueue: this.deliveryQueue.queue,
+      ...(reserved.ingest !== undefined ? { reservedConcurrentExecutions: reserved.ingest } : {}),
+    });
     this.management = new ManagementFunction(this, "Management", {
       environment,
       logRetention,
@@ -69,6 +84,7 @@ export class ServiceStack extends Stack {
       deliveryQueue: this.deliveryQueue.queue,
       secretsKey: storage.secretsKey,
       retryScheduling: this.retryScheduling,
+      ...(reserved.api !== undefined ? { reservedConcurrentExecutions: reserved.api } : {}),
     });
     this.worker = new DeliveryWorker(this, "Worker", {
       environment,
@@ -83,6 +99,7 @@ export class ServiceStack extends Stack {
     this.httpApi = new WebhooksHttpApi(this, "Api", {
       functions: { api: this.management.service.function, ingest: this.ingest.service.function },
       throttle: settings.apiThrottle,
+      ingestThrottle: settings.ingestThrottle,
       logRetention,
     });
 
@@ -92,6 +109,14 @@ export class ServiceStack extends Stack {
       functions: { api: this.management.service, ingest: this.ingest.service, delivery: this.worker.service },
       deliveryQueue: this.deliveryQueue,
       httpApi: this.httpApi,
+      retryScheduleGroupName: this.retryScheduling.physicalName,
+    });
+
+    this.tracing = new Tracing(this, "Tracing", {
+      stage: settings.stage,
+      serviceNamePattern: `${this.stackName}-*`,
+      fixedRate: settings.tracing.fixedRate,
+      reservoirPerSecond: settings.tracing.reservoirPerSecond,
     });
 
     new CfnOutput(this, "ApiUrl", { value: this.httpApi.url, description: "Base URL of the API (paths start with /v1)" });

@@ -15,8 +15,21 @@ export interface DeploymentSettings {
   /** Who gets the alarms by e-mail; none: the alarm topic has no subscription yet. */
   readonly alarmEmail?: string;
   readonly tableBilling: TableBilling;
-  /** API Gateway's stage-wide throttle, in front of the per-key limit the functions apply. */
+  /**
+   * API Gateway's throttle for each management route (the stage's default route settings,
+   * which every route without its own settings gets, `$default` included).
+   */
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** API Gateway's throttle for each of the two ingest routes (route settings of their own). */
+  readonly ingestThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Lambda reserved concurrency: for ingest a guarantee (no other function can take it), for
+   * api a cap (management traffic cannot take what the worker and the rest of the account
+   * need). Absent: the function shares the account's unreserved pool.
+   */
+  readonly reservedConcurrency: { readonly ingest?: number; readonly api?: number };
+  /** X-Ray sampling rule for the service's traces: a fixed share after a reservoir per second. */
+  readonly tracing: { readonly fixedRate: number; readonly reservoirPerSecond: number };
   /** Most worker invocations the queue may drive at once (ESM maximum concurrency). */
   readonly deliveryMaxConcurrency: number;
   /** Sent in User-Agent; the package version unless overridden. */
@@ -30,10 +43,20 @@ export const CONTEXT_DEFAULTS = {
   tableBillingMode: "PAY_PER_REQUEST",
   tableMinCapacity: 5,
   tableMaxCapacity: 200,
-  apiRateLimit: 500,
-  apiBurstLimit: 1000,
+  apiRateLimit: 100,
+  apiBurstLimit: 100,
+  ingestRateLimit: 500,
+  ingestBurstLimit: 1000,
   deliveryMaxConcurrency: 20,
+  ingestReservedConcurrency: 150,
+  apiReservedConcurrency: 100,
+  lambdaAccountConcurrency: 1000,
+  tracingSampleRate: 0.05,
+  tracingReservoirPerSecond: 1,
 } as const;
+
+/** Lambda keeps at least this much of the account's concurrency unreserved (PutFunctionConcurrency). */
+export const LAMBDA_MIN_UNRESERVED = 100;
 
 export class SettingsError extends Error {}
 
@@ -78,6 +101,27 @@ export function settingsFromContext(scope: Construct, serviceVersion: string): D
 
   const rateLimit = integer("apiRateLimit", 1, 10_000);
   const burstLimit = integer("apiBurstLimit", 1, 5_000);
+  const ingestThrottle = { rateLimit: integer("ingestRateLimit", 1, 10_000), burstLimit: integer("ingestBurstLimit", 1, 5_000) };
+
+  // "none" leaves a function in the unreserved pool; 0 would stop it, so it is refused.
+  const reserved = (key: "ingestReservedConcurrency" | "apiReservedConcurrency"): number | undefined =>
+    text(key).toLowerCase() === "none" ? undefined : integer(key, 1, 100_000);
+  const reservedConcurrency = { ingest: reserved("ingestReservedConcurrency"), api: reserved("apiReservedConcurrency") };
+  const accountConcurrency = integer("lambdaAccountConcurrency", LAMBDA_MIN_UNRESERVED, 1_000_000);
+  const deliveryMaxConcurrency = integer("deliveryMaxConcurrency", 2, 1000);
+  const reservedTotal = (reservedConcurrency.ingest ?? 0) + (reservedConcurrency.api ?? 0);
+  // The worker (not reserved) draws from the unreserved pool, of which Lambda keeps at least 100.
+  if (reservedTotal + Math.max(LAMBDA_MIN_UNRESERVED, deliveryMaxConcurrency) > accountConcurrency) {
+    throw new SettingsError(
+      `context "ingestReservedConcurrency" + "apiReservedConcurrency" (${reservedTotal}) leave less than max(${LAMBDA_MIN_UNRESERVED}, deliveryMaxConcurrency = ${deliveryMaxConcurrency}) of "lambdaAccountConcurrency" (${accountConcurrency}) unreserved`,
+    );
+  }
+
+  const fixedRate = Number(raw("tracingSampleRate") ?? CONTEXT_DEFAULTS.tracingSampleRate);
+  if (!Number.isFinite(fixedRate) || fixedRate < 0 || fixedRate > 1) {
+    throw new SettingsError(`context "tracingSampleRate" must be a number from 0 to 1, got ${JSON.stringify(raw("tracingSampleRate"))}`);
+  }
+  const reservoirPerSecond = integer("tracingReservoirPerSecond", 0, 1000);
 
   const versionOverride = raw("serviceVersion");
   return {
@@ -86,8 +130,14 @@ export function settingsFromContext(scope: Construct, serviceVersion: string): D
     ...(alarmEmail ? { alarmEmail } : {}),
     tableBilling,
     apiThrottle: { rateLimit, burstLimit },
+    ingestThrottle,
+    reservedConcurrency: {
+      ...(reservedConcurrency.ingest !== undefined ? { ingest: reservedConcurrency.ingest } : {}),
+      ...(reservedConcurrency.api !== undefined ? { api: reservedConcurrency.api } : {}),
+    },
+    tracing: { fixedRate, reservoirPerSecond },
     // 2 is the ESM's minimum; 1000 the default account concurrency.
-    deliveryMaxConcurrency: integer("deliveryMaxConcurrency", 2, 1000),
+    deliveryMaxConcurrency,
     serviceVersion: typeof versionOverride === "string" && versionOverride !== "" ? versionOverride : serviceVersion,
   };
 }

@@ -1,10 +1,14 @@
 import type { Config } from "../config.js";
+import { createSqsDelayRetryScheduler } from "../adapters/aws/sqs-delay-retry-scheduler.js";
 import type { RetryScheduler } from "../ports/index.js";
+import { sqsClient, systemClock } from "./clients.js";
 
 /**
- * EventBridge Scheduler in the cloud; the local runtime's stand-in answers the same API on
- * its own port. Loaded on first use: only failed attempts and cancellations need it, so
- * the Scheduler client stays out of a cold start.
+ * Retries due within 15 minutes go onto the delivery queue with DelaySeconds; later ones to
+ * EventBridge Scheduler (in the cloud; the local runtime's stand-in answers the same API on
+ * its own port, and its embedded SQS honours DelaySeconds, so both paths run locally too).
+ * The Scheduler adapter is loaded on first use: only the last rung and cancellations need
+ * it, so the Scheduler client stays out of a cold start.
  */
 export function retryScheduler(config: Config): RetryScheduler {
   let loaded: Promise<RetryScheduler> | undefined;
@@ -16,13 +20,15 @@ export function retryScheduler(config: Config): RetryScheduler {
           groupName: config.RETRY_SCHEDULE_GROUP,
           targetQueueArn: config.RETRY_TARGET_QUEUE_ARN,
           roleArn: config.RETRY_SCHEDULER_ROLE_ARN,
+          ...(config.RETRY_DEAD_LETTER_QUEUE_ARN ? { deadLetterQueueArn: config.RETRY_DEAD_LETTER_QUEUE_ARN } : {}),
         }),
     )).catch((error) => {
       loaded = undefined;
       throw error;
     });
-  return {
+  const eventBridge: RetryScheduler = {
     schedule: async (message, at) => (await get()).schedule(message, at),
     cancel: async (deliveryId, slot) => (await get()).cancel(deliveryId, slot),
   };
+  return createSqsDelayRetryScheduler({ sqs: sqsClient(), queueUrl: config.DELIVERY_QUEUE_URL, later: eventBridge, clock: systemClock });
 }

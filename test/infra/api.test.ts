@@ -2,7 +2,7 @@ import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
-import { ACCESS_LOG_FIELDS } from "../../infra/constructs/http-api.js";
+import { ACCESS_LOG_FIELDS, INGEST_ROUTE_KEYS } from "../../infra/constructs/http-api.js";
 import { DELIVERY_WORKER_SIZING } from "../../infra/constructs/delivery-worker.js";
 import { INGEST_SIZING } from "../../infra/constructs/ingest-function.js";
 import { MANAGEMENT_SIZING } from "../../infra/constructs/management-function.js";
@@ -63,6 +63,34 @@ describe("HTTP API", () => {
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: CONTEXT_DEFAULTS.apiRateLimit, ThrottlingBurstLimit: CONTEXT_DEFAULTS.apiBurstLimit },
     });
+  });
+
+  it("gives each ingest route a throttle of its own, so management routes never spend the telephony backend's", () => {
+    const [stageId, stage] = Object.entries(resources).find(([, r]) => r.Type === "AWS::ApiGatewayV2::Stage")!;
+    expect(INGEST_ROUTE_KEYS).toEqual(["POST /v1/events", "POST /v1/events/batch"]);
+    expect(stage.Properties.RouteSettings).toEqual({
+      "POST /v1/events": { ThrottlingRateLimit: CONTEXT_DEFAULTS.ingestRateLimit, ThrottlingBurstLimit: CONTEXT_DEFAULTS.ingestBurstLimit },
+      "POST /v1/events/batch": { ThrottlingRateLimit: CONTEXT_DEFAULTS.ingestRateLimit, ThrottlingBurstLimit: CONTEXT_DEFAULTS.ingestBurstLimit },
+    });
+    // CloudFormation must create those routes before the stage names them.
+    const ingestRouteIds = Object.entries(resources)
+      .filter(([, r]) => r.Type === "AWS::ApiGatewayV2::Route" && INGEST_ROUTE_KEYS.includes(r.Properties.RouteKey))
+      .map(([id]) => id);
+    expect(ingestRouteIds).toHaveLength(2);
+    const dependsOn = (template.toJSON().Resources[stageId] as { DependsOn?: string[] }).DependsOn ?? [];
+    for (const id of ingestRouteIds) expect(dependsOn).toContain(id);
+  });
+
+  it("keeps every route's limit together under half the account's regional API Gateway quota (10,000/s, burst 5,000)", () => {
+    // Each route without settings of its own gets the stage default; the quota is shared by every API of the account.
+    const routeCount = routes.length;
+    const ingestCount = INGEST_ROUTE_KEYS.length;
+    const rate = (routeCount - ingestCount) * CONTEXT_DEFAULTS.apiRateLimit + ingestCount * CONTEXT_DEFAULTS.ingestRateLimit;
+    const burst = (routeCount - ingestCount) * CONTEXT_DEFAULTS.apiBurstLimit + ingestCount * CONTEXT_DEFAULTS.ingestBurstLimit;
+    expect(rate).toBeLessThanOrEqual(5_000);
+    expect(burst).toBeLessThanOrEqual(5_000);
+    // And the telephony backend's own route is not below what all management routes together may use per route.
+    expect(CONTEXT_DEFAULTS.ingestRateLimit).toBeGreaterThan(CONTEXT_DEFAULTS.apiRateLimit);
   });
 
   it("writes JSON access logs with the route template, never the path (it holds phone numbers)", () => {
@@ -127,6 +155,7 @@ describe("Lambda functions", () => {
         "RETRY_SCHEDULE_GROUP",
         "RETRY_TARGET_QUEUE_ARN",
         "RETRY_SCHEDULER_ROLE_ARN",
+        "RETRY_DEAD_LETTER_QUEUE_ARN",
       ].sort(),
     );
     expect(variables).toMatchObject({
@@ -137,7 +166,38 @@ describe("Lambda functions", () => {
       DELIVERY_QUEUE_URL: { Ref: "DeliveryQueue" },
       RETRY_TARGET_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryQueue", "Arn"] },
       RETRY_SCHEDULE_GROUP: { Ref: "RetryScheduleGroup" },
+      RETRY_DEAD_LETTER_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"] },
     });
+  });
+
+  it("reserves ingest's concurrency and caps the api's, leaving the worker in the unreserved pool", () => {
+    expect(functions[functionIds.ingest]!.Properties.ReservedConcurrentExecutions).toBe(CONTEXT_DEFAULTS.ingestReservedConcurrency);
+    expect(functions[functionIds.api]!.Properties.ReservedConcurrentExecutions).toBe(CONTEXT_DEFAULTS.apiReservedConcurrency);
+    expect(functions[functionIds.delivery]!.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    // Lambda keeps 100 of the account's 1,000 unreserved; the worker needs its maximum concurrency from there.
+    const unreserved = CONTEXT_DEFAULTS.lambdaAccountConcurrency - CONTEXT_DEFAULTS.ingestReservedConcurrency - CONTEXT_DEFAULTS.apiReservedConcurrency;
+    expect(unreserved).toBeGreaterThanOrEqual(100 + CONTEXT_DEFAULTS.deliveryMaxConcurrency);
+  });
+
+  it.each(Object.keys(functionIds) as (keyof typeof functionIds)[])("traces %s actively with X-Ray", (fn) => {
+    expect(functions[functionIds[fn]]!.Properties.TracingConfig).toEqual({ Mode: "Active" });
+  });
+
+  it("samples this stage's traces by a rule of its own, rate and reservoir from context", () => {
+    template.resourceCountIs("AWS::XRay::SamplingRule", 1);
+    template.hasResourceProperties("AWS::XRay::SamplingRule", {
+      SamplingRule: {
+        RuleName: "vnw-prod",
+        FixedRate: CONTEXT_DEFAULTS.tracingSampleRate,
+        ReservoirSize: CONTEXT_DEFAULTS.tracingReservoirPerSecond,
+        ServiceName: "VirtualNumberWebhooks-prod-Service-*",
+        ResourceARN: "*",
+        Version: 1,
+      },
+    });
+    const name = Object.values(template.findResources("AWS::XRay::SamplingRule"))[0]!.Properties.SamplingRule.RuleName as string;
+    expect(`vnw-${"s".repeat(20)}`.length).toBeLessThanOrEqual(32);
+    expect(name.length).toBeLessThanOrEqual(32);
   });
 
   it("log to their own log groups, kept for the configured retention", () => {

@@ -86,10 +86,21 @@ describe("delivery worker wiring", () => {
     });
   });
 
-  it("lets the worker consume the queue but not send to it", () => {
+  it("lets the worker consume the queue, and send to it only for near retries (DelaySeconds)", () => {
+    // Was "consume but not send": retries due within 15 minutes now go back onto the queue (issue 13 §4).
     const statements = statementsOf(service.worker.service);
     const queueActions = statements.filter((s) => JSON.stringify(s.Resource).includes('"DeliveryQueue"')).flatMap(actionsOf);
-    expect(queueActions.sort()).toEqual(["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]);
+    expect(queueActions.sort()).toEqual([
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+      "sqs:SendMessage",
+    ]);
+    // Nothing on the dead-letter queue: only Scheduler writes there, and ops redrive from it.
+    const dlqActions = statements.filter((s) => JSON.stringify(s.Resource).includes('"DeliveryDeadLetterQueue"')).flatMap(actionsOf);
+    expect(dlqActions).toEqual([]);
   });
 
   it("lets ingest and the API send to the queue and nothing more", () => {
@@ -101,10 +112,13 @@ describe("delivery worker wiring", () => {
 });
 
 describe("retry scheduling", () => {
-  it("has one dedicated schedule group, pinned, named by CloudFormation, which the functions are told", () => {
+  it("has one dedicated schedule group, pinned, with an explicit name as CDK's ScheduleGroup makes one, which the functions are told", () => {
     template.resourceCountIs("AWS::Scheduler::ScheduleGroup", 1);
     expect(resources.RetryScheduleGroup).toMatchObject({ Type: "AWS::Scheduler::ScheduleGroup" });
-    expect(resources.RetryScheduleGroup!.Properties?.Name).toBeUndefined();
+    const name = resources.RetryScheduleGroup!.Properties.Name as string;
+    expect(name).toMatch(/^[0-9a-zA-Z_.-]{1,64}$/);
+    expect(name).toBe(service.retryScheduling.physicalName);
+    expect(name).toContain("prod");
     template.hasOutput("RetryScheduleGroupName", { Value: { Ref: "RetryScheduleGroup" } });
     for (const fn of [service.ingest, service.management, service.worker]) {
       const id = service.getLogicalId(fn.service.function.node.defaultChild as CfnFunction);
@@ -112,16 +126,32 @@ describe("retry scheduling", () => {
         RETRY_SCHEDULE_GROUP: { Ref: "RetryScheduleGroup" },
         RETRY_SCHEDULER_ROLE_ARN: { "Fn::GetAtt": [schedulerRoleId, "Arn"] },
         RETRY_TARGET_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryQueue", "Arn"] },
+        RETRY_DEAD_LETTER_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"] },
       });
     }
   });
 
-  it("gives the Scheduler role a single permission: sqs:SendMessage on the delivery queue", () => {
+  it("names the schedule group differently for every stage, within Scheduler's 64 characters", () => {
+    const names = ["prod", "staging", "a-twenty-char-stage0"].map((stage) => {
+      const other = new App({ context: { ...cdkJsonContext(), stage, "aws:cdk:bundling-stacks": [] } });
+      const stacks = addWebhooksStacks(other, settingsFromContext(other, "1.2.3"));
+      return Template.fromStack(stacks.service).toJSON().Resources.RetryScheduleGroup.Properties.Name as string;
+    });
+    expect(new Set(names).size).toBe(3);
+    for (const name of names) expect(name).toMatch(/^[0-9a-zA-Z_.-]{1,64}$/);
+  });
+
+  it("gives the Scheduler role sqs:SendMessage on the delivery queue and its dead-letter queue, nothing else", () => {
     const role = resources[schedulerRoleId]!;
     expect(role.Properties.Policies).toEqual([
       {
         PolicyName: "SendRetryToDeliveryQueue",
-        PolicyDocument: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sqs:SendMessage", Resource: { "Fn::GetAtt": ["DeliveryQueue", "Arn"] } }] },
+        PolicyDocument: {
+          Version: "2012-10-17",
+          Statement: [
+            { Effect: "Allow", Action: "sqs:SendMessage", Resource: [{ "Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"] }, { "Fn::GetAtt": ["DeliveryQueue", "Arn"] }] },
+          ],
+        },
       },
     ]);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();

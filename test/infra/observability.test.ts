@@ -3,7 +3,7 @@ import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
-import { SERVICE_METRICS } from "../../infra/constructs/observability.js";
+import { RUNBOOK, SERVICE_METRICS } from "../../infra/constructs/observability.js";
 import { settingsFromContext } from "../../infra/stacks/settings.js";
 import { addNagChecks, addWebhooksStacks, cdkJsonContext } from "../../infra/stacks/webhooks-app.js";
 
@@ -23,10 +23,14 @@ const alarm = (id: string) => {
 };
 
 describe("alarms", () => {
-  it("are the ten the runbook describes", () => {
+  it("are the fourteen the runbook describes", () => {
     expect(Object.keys(service.observability.alarms).sort()).toEqual(
       [
         "DlqNotEmpty",
+        "RetryScheduleTargetErrors",
+        "RetryScheduleDropped",
+        "RetryScheduleDeadLetterFailed",
+        "RetryScheduleThrottled",
         "DeliveryFailureRatio",
         "QueueAge",
         "ApiErrors",
@@ -38,7 +42,7 @@ describe("alarms", () => {
         "ApiServerErrors",
       ].sort(),
     );
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 10);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 14);
   });
 
   it("notify the alarm topic on alarm and on recovery, and treat no data as fine", () => {
@@ -48,6 +52,47 @@ describe("alarms", () => {
       TreatMissingData: "notBreaching",
     });
     for (const a of Object.values(template.findResources("AWS::CloudWatch::Alarm"))) expect(a.Properties.AlarmDescription).toContain("Runbook:");
+  });
+
+  it("point every description and the dashboard at the README's alarm section, which exists", () => {
+    expect(RUNBOOK).toBe("README.md, section 'Alarms: what each means and what to do'");
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    expect(readme).toMatch(/^#+ Alarms: what each means and what to do$/m);
+    for (const [id, a] of Object.entries(service.observability.alarms)) {
+      const description = resources[service.getLogicalId(a.node.defaultChild as never)]!.Properties.AlarmDescription as string;
+      expect(description).toContain(`Runbook: ${RUNBOOK}, "${id}".`);
+      expect(description.length).toBeLessThanOrEqual(1024);
+      expect(description).not.toContain("ops-guide");
+    }
+    const dashboard = JSON.stringify(Object.values(template.findResources("AWS::CloudWatch::Dashboard"))[0]!.Properties.DashboardBody);
+    expect(dashboard).toContain(RUNBOOK);
+    expect(dashboard).not.toContain("ops-guide");
+  });
+
+  it.each([
+    ["RetryScheduleTargetErrors", "TargetErrorCount", 3, 2],
+    ["RetryScheduleDropped", "InvocationDroppedCount", 1, undefined],
+    ["RetryScheduleDeadLetterFailed", "InvocationsFailedToBeSentToDeadLetterCount", 1, undefined],
+    ["RetryScheduleThrottled", "InvocationThrottleCount", 3, 2],
+  ] as const)("%s watches AWS/Scheduler %s of the retry schedule group", (id, metric, periods, datapoints) => {
+    const props = alarm(id);
+    expect(props).toMatchObject({
+      Namespace: "AWS/Scheduler",
+      MetricName: metric,
+      Dimensions: [{ Name: "ScheduleGroup", Value: service.retryScheduling.physicalName }],
+      Statistic: "Sum",
+      Period: 300,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      EvaluationPeriods: periods,
+    });
+    expect(props.DatapointsToAlarm).toBe(datapoints);
+  });
+
+  it("says in each throttle alarm which concurrency setting is used up", () => {
+    expect(alarm("IngestThrottles").AlarmDescription).toContain("ingestReservedConcurrency");
+    expect(alarm("ApiThrottles").AlarmDescription).toContain("apiReservedConcurrency");
+    expect(alarm("DeliveryThrottles").AlarmDescription).toContain("unreserved concurrency");
   });
 
   it("fires as soon as one message is in the dead-letter queue", () => {
@@ -62,11 +107,12 @@ describe("alarms", () => {
     });
   });
 
-  it("fires when the oldest delivery message has waited 15 minutes", () => {
+  it("fires when the oldest delivery message has waited 5 minutes beyond the longest retry timer (15 minutes)", () => {
+    // Was 900 s; retries due within 15 minutes now wait in the queue under DelaySeconds (issue 13 §4).
     expect(alarm("QueueAge")).toMatchObject({
       MetricName: "ApproximateAgeOfOldestMessage",
       Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": ["DeliveryQueue", "QueueName"] } }],
-      Threshold: 900,
+      Threshold: 1200,
     });
   });
 

@@ -13,7 +13,11 @@ describe("deployment settings from context", () => {
       stage: "prod",
       logRetention: RetentionDays.ONE_MONTH,
       tableBilling: { mode: "on-demand" },
-      apiThrottle: { rateLimit: 500, burstLimit: 1000 },
+      // Per management route now, with each ingest route limited on its own (issue 8 §5).
+      apiThrottle: { rateLimit: 100, burstLimit: 100 },
+      ingestThrottle: { rateLimit: 500, burstLimit: 1000 },
+      reservedConcurrency: { ingest: 150, api: 100 },
+      tracing: { fixedRate: 0.05, reservoirPerSecond: 1 },
       deliveryMaxConcurrency: 20,
       serviceVersion: "0.1.0",
     });
@@ -30,6 +34,11 @@ describe("deployment settings from context", () => {
     });
   });
 
+  it("leaves a function unreserved for \"none\", and allows more when the account has more concurrency", () => {
+    expect(settingsWith({ ingestReservedConcurrency: "none", apiReservedConcurrency: "none" }).reservedConcurrency).toEqual({});
+    expect(settingsWith({ lambdaAccountConcurrency: 3000, ingestReservedConcurrency: 1500 }).reservedConcurrency).toEqual({ ingest: 1500, api: 100 });
+  });
+
   it.each([
     [{ stage: "Prod" }, "stage"],
     [{ stage: "" }, "stage"],
@@ -40,6 +49,12 @@ describe("deployment settings from context", () => {
     [{ tableBillingMode: "PROVISIONED", tableMinCapacity: 10, tableMaxCapacity: 5 }, "tableMaxCapacity"],
     [{ deliveryMaxConcurrency: 1 }, "deliveryMaxConcurrency"],
     [{ apiRateLimit: 0 }, "apiRateLimit"],
+    [{ ingestBurstLimit: 6000 }, "ingestBurstLimit"],
+    [{ ingestReservedConcurrency: 0 }, "ingestReservedConcurrency"],
+    [{ ingestReservedConcurrency: 850 }, "ingestReservedConcurrency"],
+    [{ apiReservedConcurrency: "lots" }, "apiReservedConcurrency"],
+    [{ tracingSampleRate: 1.5 }, "tracingSampleRate"],
+    [{ tracingReservoirPerSecond: -1 }, "tracingReservoirPerSecond"],
   ])("refuses %j, naming %s", (context, key) => {
     expect(() => settingsWith(context)).toThrow(SettingsError);
     expect(() => settingsWith(context)).toThrow(`"${key}"`);

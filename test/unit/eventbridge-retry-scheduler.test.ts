@@ -89,6 +89,28 @@ describe("EventBridge retry scheduler", () => {
     expect(JSON.parse(calls[0]!.args[0].input.Target!.Input!)).toStrictEqual(message);
   });
 
+  it("names the dead-letter queue in the target when given one, so an undeliverable retry is kept", async () => {
+    // Arrange
+    client.on(CreateScheduleCommand).resolves({});
+    const withDlq = createEventBridgeRetryScheduler({
+      client: new SchedulerClient({ region: "eu-west-1" }),
+      groupName: GROUP,
+      targetQueueArn: QUEUE_ARN,
+      roleArn: ROLE_ARN,
+      deadLetterQueueArn: "arn:aws:sqs:eu-west-1:123456789012:DeliveryDeadLetterQueue",
+      clock: { now: () => NOW },
+    });
+
+    // Act
+    await withDlq.schedule(message, new Date("2025-01-30T14:31:00.000Z"));
+
+    // Assert
+    expect(client.commandCalls(CreateScheduleCommand)[0]!.args[0].input.Target).toMatchObject({
+      Arn: QUEUE_ARN,
+      DeadLetterConfig: { Arn: "arn:aws:sqs:eu-west-1:123456789012:DeliveryDeadLetterQueue" },
+    });
+  });
+
   it("rounds a fractional second up, so the retry is never scheduled earlier than asked", async () => {
     // Arrange
     client.on(CreateScheduleCommand).resolves({});

@@ -10,11 +10,16 @@ let sdk: Promise<typeof import("@aws-sdk/client-scheduler")> | undefined;
 const schedulerSdk = () => (sdk ??= import("@aws-sdk/client-scheduler"));
 import { scheduleSlot, type DeliveryMessage } from "../../domain/delivery.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
+import { retryMessageBody } from "./sqs-delay-retry-scheduler.js";
 
 /**
- * The retry ladder on EventBridge Scheduler: each failed attempt becomes one one-time
- * schedule that drops the next attempt's DeliveryMessage onto the delivery queue at the
- * right time (universal SQS target), then deletes itself.
+ * The retry ladder on EventBridge Scheduler: a failed attempt whose retry is due beyond
+ * SQS's 15-minute message timer (see sqs-delay-retry-scheduler.ts, which sends nearer ones
+ * straight to the queue) becomes one one-time schedule that drops the next attempt's
+ * DeliveryMessage onto the delivery queue at the right time, then deletes itself. The target
+ * is Scheduler's templated SQS target (Arn = the queue's ARN, Input = the message body), not
+ * a universal `aws-sdk:sqs:sendMessage` one. When Scheduler cannot hand the message to the
+ * queue after its retry policy, it puts it in the dead-letter queue given here.
  *
  * Only CreateSchedule and DeleteSchedule are used, so the local runtime can point the same
  * adapter at its stand-in through AWS_ENDPOINT_URL_SCHEDULER.
@@ -25,8 +30,10 @@ export interface EventBridgeRetrySchedulerOptions {
   groupName: string;
   /** ARN of the delivery queue: the schedule's target. */
   targetQueueArn: string;
-  /** The role Scheduler assumes to call sqs:SendMessage on that queue (and nothing else). */
+  /** The role Scheduler assumes to call sqs:SendMessage on that queue and on the dead-letter queue. */
   roleArn: string;
+  /** Where Scheduler puts a retry it could not deliver (Target.DeadLetterConfig); none: it is dropped. */
+  deadLetterQueueArn?: string;
   /** Only to keep a late retry out of the past; the system clock unless a test injects one. */
   clock?: Clock;
 }
@@ -82,7 +89,7 @@ function dueTime(at: Date, now: Date): Date {
 const isNamed = (error: unknown, name: string) => error instanceof Error && error.name === name;
 
 export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedulerOptions): RetryScheduler {
-  const { client, groupName, targetQueueArn, roleArn } = options;
+  const { client, groupName, targetQueueArn, roleArn, deadLetterQueueArn } = options;
   const clock = options.clock ?? { now: () => new Date() };
   return {
     async schedule(message: DeliveryMessage, at: Date): Promise<void> {
@@ -97,8 +104,9 @@ export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedul
         Target: {
           Arn: targetQueueArn,
           RoleArn: roleArn,
-          Input: JSON.stringify(message),
+          Input: retryMessageBody(message),
           RetryPolicy: { ...RETRY_TARGET_POLICY },
+          ...(deadLetterQueueArn ? { DeadLetterConfig: { Arn: deadLetterQueueArn } } : {}),
         },
       });
       try {
