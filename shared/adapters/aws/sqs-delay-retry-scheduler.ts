@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeliveryMessage } from "../../domain/delivery.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
+import { toSqsJson } from "./sqs-text.js";
 
 /**
  * The retry ladder's two paths. A retry due within SQS's longest message timer (15 minutes)
@@ -50,11 +51,10 @@ export function ceilToMinute(at: Date): Date {
 
 /*
  * The queue message body. Scheduler's Target.Input (eventbridge-retry-scheduler.ts) carries the
- * same text onto the same queue, so both paths must serialize alike.
- * TODO(merge): use sqsSafeJson from ./sqs-text.js (escapes U+FFFE/U+FFFF) here and for
- * Target.Input once that helper lands; JSON.stringify until then.
+ * same text onto the same queue, so both paths serialize alike — as the queue adapter does, with
+ * the code points SQS refuses escaped (toSqsJson).
  */
-export const retryMessageBody = (message: DeliveryMessage): string => JSON.stringify(message);
+export const retryMessageBody = (message: DeliveryMessage): string => toSqsJson(message);
 
 export function createSqsDelayRetryScheduler(options: SqsDelayRetrySchedulerOptions): RetryScheduler {
   const { sqs, queueUrl, later, clock } = options;
