@@ -1,5 +1,5 @@
 import { NotFoundError } from "../domain/errors.js";
-import type { Principal } from "../domain/keys.js";
+import { principalCoversNumber, type Principal } from "../domain/keys.js";
 import type { Webhook } from "../domain/webhook.js";
 import { scheduleSlot } from "../domain/delivery.js";
 import type { Deps } from "./deps.js";
@@ -9,12 +9,19 @@ import type { Deps } from "./deps.js";
  * other accounts' numbers, their webhooks — is the same 404, so existence does not leak.
  */
 export async function ownedNumber(deps: Pick<Deps, "webhooks">, principal: Principal, number: string) {
+  withinSession(principal, number);
   const record = await deps.webhooks.getNumber(number);
   if (!record || principal.accountId === null || record.accountId !== principal.accountId) throw new NotFoundError("number");
   return record;
 }
 
+/** A portal session bound to one number sees no other: the same 404 as another account's number. */
+function withinSession(principal: Principal, number: string): void {
+  if (!principalCoversNumber(principal, number)) throw new NotFoundError("number");
+}
+
 export async function ownedWebhook(deps: Pick<Deps, "webhooks">, principal: Principal, number: string, webhookId: string): Promise<Webhook> {
+  withinSession(principal, number);
   const webhook = await deps.webhooks.getWebhook(number, webhookId);
   if (!webhook || principal.accountId === null || webhook.accountId !== principal.accountId) throw new NotFoundError("webhook");
   return webhook;

@@ -120,7 +120,8 @@ export function dispatch(routes: RouteTable) {
     }
     const query: Record<string, string> = {};
     for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-    return route.run({ principal: context.principal!, path, query, body: context.body });
+    const origin = `${header(event, "x-forwarded-proto") ?? "http"}://${header(event, "host") ?? event.requestContext.domainName}`;
+    return route.run({ principal: context.principal!, path, query, body: context.body, origin });
   };
 }
 
