@@ -73,7 +73,9 @@ function portalOrigin(args: string[]): string {
   }
   if (process.env.WEBHOOKS_TABLE_NAME) throw new AdminInputError("against a stack, pass --origin <the stack's ApiUrl output> (or set PORTAL_ORIGIN)");
   const file = runtimeFile(resolve(process.env.DATA_DIR ?? ".data"));
-  const port = process.env.PORT ?? (existsSync(file) ? String((JSON.parse(readFileSync(file, "utf8")) as { port: number }).port) : "3000");
+  // The running runtime's own port first (PORT may be 0, "any free port"), then PORT, then the default.
+  const running = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { port?: number }).port : undefined;
+  const port = running ?? process.env.PORT ?? "3000";
   return `http://127.0.0.1:${port}`;
 }
 

@@ -26,8 +26,11 @@ function TestPanel(props: { client: Client; webhook: Webhook; close: () => void 
     action.error ? h(ErrorNote, { error: action.error }) : null,
     result
       ? h(
+          "div",
+          { role: "status", "aria-label": "Test result" },
+          h(
           "dl",
-          { class: "result", role: "status", "aria-label": "Test result" },
+          { class: "result" },
           h("dt", null, "Status"),
           h("dd", null, h(Badge, { tone: result.status === "succeeded" ? "ok" : "bad" }, result.status)),
           h("dt", null, "Response"),
@@ -36,6 +39,7 @@ function TestPanel(props: { client: Client; webhook: Webhook; close: () => void 
           h("dd", null, `${result.duration_ms} ms`),
           error ? h("dt", null, "Error") : null,
           error ? h("dd", null, error) : null,
+          ),
         )
       : null,
   );
