@@ -96,4 +96,7 @@ function App(props: { token: string | null }) {
   );
 }
 
-render(h(App, { token: takeToken() }), document.getElementById("app")!);
+const root = document.getElementById("app")!;
+// The page's static "Loading…" goes: the app renders the whole of #app.
+root.replaceChildren();
+render(h(App, { token: takeToken() }), root);
