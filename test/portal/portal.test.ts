@@ -249,6 +249,10 @@ describe("the customer portal in a browser", { timeout: 60_000 }, () => {
     const { page } = await open(s.url);
     await card(page, url).getByRole("button", { name: "Edit" }).click();
     await expect.poll(() => page.getByLabel("Webhook URL").inputValue()).toBe(url);
+    // An error state: the API's validation answer, field by field, in an alert.
+    await page.getByLabel("Webhook URL").fill("ftp://127.0.0.1/not-http");
+    await page.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toMatch(/url: /);
     await page.getByLabel("Webhook URL").fill("http://127.0.0.1:9/edited");
     await page.getByRole("group", { name: "Event Types" }).getByRole("checkbox", { name: "sms_sent" }).check();
     await page.getByRole("group", { name: "Data to include" }).getByRole("checkbox", { name: "Message content" }).uncheck();

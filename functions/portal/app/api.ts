@@ -125,9 +125,12 @@ export function createClient(token: string, onUnauthorized: (message: string) =>
       cache: "no-store",
     });
     if (res.status === 204) return undefined as T;
-    const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+    const data = (await res.json().catch(() => null)) as { error?: { code: string; message: string; details?: { path: string; message: string }[] } } | null;
     if (!res.ok) {
-      const err = new ApiError(res.status, data?.error?.code ?? "error", data?.error?.message ?? `The service answered ${res.status}.`);
+      // A validation error names each field and what is wrong with it.
+      const details = (data?.error?.details ?? []).map((d) => `${d.path}: ${d.message}`).join("; ");
+      const message = data?.error?.message ?? `The service answered ${res.status}.`;
+      const err = new ApiError(res.status, data?.error?.code ?? "error", details ? `${message} ${details}` : message);
       if (res.status === 401) onUnauthorized(err.message);
       throw err;
     }
