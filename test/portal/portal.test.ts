@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -523,7 +523,12 @@ describe("the customer portal in a browser", { timeout: 60_000 }, () => {
     const acme = await account("acme");
     // An expired session, written to the store as the service writes sessions (the shortest real one lasts 5 minutes).
     const info = JSON.parse(readFileSync(join(runtime.dataDir, "runtime.json"), "utf8")) as { dynamodbEndpoint: string };
-    const dynamo = new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    // The runtime's own credentials when it keeps them in DATA_DIR (its store answers only to them), else the plain local ones.
+    const credentialsFile = join(runtime.dataDir, "aws-credentials.json");
+    const credentials = existsSync(credentialsFile)
+      ? (JSON.parse(readFileSync(credentialsFile, "utf8")) as { accessKeyId: string; secretAccessKey: string })
+      : { accessKeyId: "local", secretAccessKey: "local" };
+    const dynamo = new DynamoDBClient({ endpoint: info.dynamodbEndpoint, region: "us-east-1", credentials });
     const sessionId = `pss_${randomBytes(9).toString("base64url").replace(/[-_]/g, "x")}`;
     const token = `vnp_${sessionId}_${randomBytes(32).toString("base64url")}`;
     await createDynamoKeyStore(dynamo, "vnw-local-webhooks").putPortalSession({
