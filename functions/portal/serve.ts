@@ -25,7 +25,7 @@ export function contentSecurityPolicy(frameAncestors: string): string {
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self'",
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",
