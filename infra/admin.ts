@@ -3,6 +3,9 @@ import { join, resolve } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createDynamoKeyStore } from "../shared/adapters/aws/dynamo-key-store.js";
 import { AdminInputError, createApiKey, listApiKeys, revokeApiKey } from "../shared/use-cases/api-keys.js";
+import { createDynamoWebhookStore } from "../shared/adapters/aws/dynamo-webhook-store.js";
+import { AppError } from "../shared/domain/errors.js";
+import { createPortalSession } from "../shared/use-cases/portal-sessions.js";
 import { TABLES } from "./tables.js";
 import { LOCAL_TABLE_PREFIX, runtimeFile } from "./local/runtime.js";
 import { ensureTables, startDynamoDbLocal } from "./local/dynamodb-local.js";
@@ -13,6 +16,7 @@ const USAGE = `usage: npm run admin -- <command>
   create-key --account <account id> --scopes webhooks:read,webhooks:write
   revoke-key <key or key id>
   list-keys
+  portal-link --account <account id> [--number +15551234567] [--ttl 3600] [--origin <API URL>]
 
 Acts on the deployed stack when WEBHOOKS_TABLE_NAME is set (with AWS credentials),
 otherwise on the local store under DATA_DIR (default .data), running or not.`;
@@ -61,9 +65,44 @@ async function openStore(): Promise<{ tableName: string; client: DynamoDBClient;
   };
 }
 
+/** The origin a portal link opens on: --origin, PORTAL_ORIGIN, or the local runtime's own address. */
+function portalOrigin(args: string[]): string {
+  const given = flag(args, "--origin") ?? process.env.PORTAL_ORIGIN;
+  if (given) {
+    if (!/^https?:\/\/[^/?#\s]+\/?$/.test(given)) throw new AdminInputError("--origin is scheme://host[:port], e.g. the stack's ApiUrl output");
+    return given.replace(/\/$/, "");
+  }
+  if (process.env.WEBHOOKS_TABLE_NAME) throw new AdminInputError("against a stack, pass --origin <the stack's ApiUrl output> (or set PORTAL_ORIGIN)");
+  const file = runtimeFile(resolve(process.env.DATA_DIR ?? ".data"));
+  // The running runtime's own port first (PORT may be 0, "any free port"), then PORT, then the default.
+  const running = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { port?: number }).port : undefined;
+  const port = running ?? process.env.PORT ?? "3000";
+  return `http://127.0.0.1:${port}`;
+}
+
+/** portal-link: a portal session made straight in the store (as create-key makes keys); the URL is the last line. */
+async function portalLink(client: DynamoDBClient, tableName: string, args: string[]): Promise<string> {
+  const accountId = flag(args, "--account");
+  if (!accountId || !/^[A-Za-z0-9._-]{1,128}$/.test(accountId)) throw new AdminInputError("portal-link needs --account <id> (1-128 chars of [A-Za-z0-9._-])");
+  const number = flag(args, "--number");
+  if (number !== undefined && !/^\+[1-9]\d{1,14}$/.test(number)) throw new AdminInputError("--number is E.164, e.g. +15551234567");
+  const ttl = flag(args, "--ttl");
+  const origin = portalOrigin(args);
+  // Only getNumber is used here, which reads no secret: the cipher is never called.
+  const noCipher = { encrypt: () => Promise.reject(new Error("unused")), decrypt: () => Promise.reject(new Error("unused")) };
+  const deps = { keys: createDynamoKeyStore(client, tableName), webhooks: createDynamoWebhookStore(client, tableName, noCipher), clock: { now: () => new Date() } };
+  try {
+    const session = await createPortalSession(deps, { account_id: accountId, virtual_number: number, ttl_seconds: ttl === undefined ? undefined : Number(ttl) }, origin);
+    return `portal session for ${accountId}${number ? ` (${number} only)` : ""}, expires ${session.expires_at}. Open:\n${session.url}\n`;
+  } catch (error) {
+    if (error instanceof AppError) throw new AdminInputError(error.status === 404 ? `${number} is not a number of ${accountId}` : (error.details?.[0] ? `--ttl: ${error.details[0].message}` : error.message));
+    throw error;
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   const command = args[0];
-  if (!command || !["create-key", "revoke-key", "list-keys"].includes(command)) {
+  if (!command || !["create-key", "revoke-key", "list-keys", "portal-link"].includes(command)) {
     process.stderr.write(USAGE + "\n");
     return 2;
   }
@@ -78,6 +117,8 @@ async function main(args: string[]): Promise<number> {
       const target = args[1];
       if (!target) throw new AdminInputError("revoke-key needs a key or a key id");
       process.stdout.write(`revoked ${await revokeApiKey(deps, target)}\n`);
+    } else if (command === "portal-link") {
+      process.stdout.write(await portalLink(store.client, store.tableName, args));
     } else {
       process.stdout.write(JSON.stringify(await listApiKeys(deps), null, 2) + "\n");
     }

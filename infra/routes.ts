@@ -17,6 +17,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: "POST", path: "/v1/events/batch", fn: "ingest" },
   { method: "PUT", path: "/v1/numbers/{number}", fn: "api" },
   { method: "DELETE", path: "/v1/numbers/{number}", fn: "api" },
+  { method: "POST", path: "/v1/portal-sessions", fn: "api" },
+  { method: "GET", path: "/v1/portal-sessions/current", fn: "api" },
   { method: "GET", path: "/v1/numbers/{number}/webhooks", fn: "api" },
   { method: "POST", path: "/v1/numbers/{number}/webhooks", fn: "api" },
   { method: "GET", path: "/v1/numbers/{number}/webhooks/{webhook_id}", fn: "api" },
@@ -29,6 +31,19 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: "GET", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}", fn: "api" },
   { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", fn: "api" },
 ];
+
+/**
+ * The customer portal (contract section 7): its page and content-hashed assets, served by the
+ * portal function on the API's own origin. Kept apart from ROUTES: it is not part of the JSON API
+ * (no key, no JSON errors), and API Gateway's greedy `{proxy+}` has no twin in the front's matcher.
+ */
+export const PORTAL_ROUTES = [
+  { method: "GET", path: "/portal" },
+  { method: "GET", path: "/portal/{proxy+}" },
+] as const satisfies readonly Pick<RouteDefinition, "method" | "path">[];
+
+/** Whether a request is the portal's (locally, the front hands these to the portal handler). */
+export const isPortalPath = (method: string, path: string) => (method === "GET" || method === "HEAD") && (path === "/portal" || path.startsWith("/portal/"));
 
 /** Requests matching no route go to the api function, which answers the contract's 404. */
 export const DEFAULT_ROUTE_FN: FunctionName = "api";

@@ -17,6 +17,7 @@ import {
 } from "../../shared/use-cases/manage-webhooks.js";
 import { getDelivery, listDeliveries, redeliver } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber, releaseNumber } from "../../shared/use-cases/manage-numbers.js";
+import { createPortalSession, currentPortalSession } from "../../shared/use-cases/portal-sessions.js";
 
 function parse<T extends z.ZodMiniType>(schema: T, value: unknown, prefix = ""): z.infer<T> {
   const result = schema.safeParse(value);
@@ -31,6 +32,11 @@ const DeliveriesQuery = z.strictObject({
   event: z.optional(EventNameSchema),
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 25),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
+});
+const PortalSessionBody = z.strictObject({
+  account_id: AssignBody.shape.account_id,
+  virtual_number: z.optional(E164),
+  ttl_seconds: z.optional(z.number().check(z.int(), z.minimum(300), z.maximum(86_400))),
 });
 const TestRequestSchema = z.strictObject({ event: z._default(EventNameSchema, "incoming_call") });
 const RotateRequestSchema = z.strictObject({
@@ -72,6 +78,16 @@ export function apiRoutes(deps: Deps): RouteTable {
         await releaseNumber(deps, num(r));
         return json(204);
       },
+    },
+    "POST /v1/portal-sessions": {
+      scope: "numbers:write",
+      body: "required",
+      run: async (r) => json(201, await createPortalSession(deps, parse(PortalSessionBody, r.body), r.origin)),
+    },
+    "GET /v1/portal-sessions/current": {
+      scope: "webhooks:read",
+      body: "none",
+      run: async (r) => json(200, await currentPortalSession(deps, r.principal)),
     },
     "GET /v1/numbers/{number}/webhooks": {
       scope: "webhooks:read",

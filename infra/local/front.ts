@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { ROUTES, DEFAULT_ROUTE_FN, routeKey, type FunctionName } from "../routes.js";
+import { ROUTES, DEFAULT_ROUTE_FN, isPortalPath, routeKey, type FunctionName } from "../routes.js";
+import { buildPortal } from "../../functions/portal/build.js";
+import { createPortalServer } from "../../functions/portal/serve.js";
 import { MAX_BODY_BYTES } from "../../shared/adapters/api/http.js";
 import { PayloadTooLargeError, errorBody } from "../../shared/domain/errors.js";
 import type { Logger } from "../../shared/logger.js";
@@ -43,6 +45,8 @@ export function createFront(options: {
   standIns: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | undefined;
   logger: Logger;
 }): Server {
+  // The portal is built once, on its first request (esbuild, ~100 ms), and served as the Lambda serves it.
+  let portal: Promise<ReturnType<typeof createPortalServer>> | undefined;
   return createServer(async (req, res) => {
     const started = Date.now();
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -58,6 +62,11 @@ export function createFront(options: {
         return;
       }
       const method = (req.method ?? "GET").toUpperCase();
+      if (isPortalPath(method, url.pathname)) {
+        portal ??= buildPortal().then((b) => createPortalServer(b.files, process.env.PORTAL_FRAME_ANCESTORS ?? "'none'"));
+        send(res, (await portal)({ rawPath: url.pathname, headers: { "accept-encoding": String(req.headers["accept-encoding"] ?? "") } }));
+        return;
+      }
       const route = matchRoute(method, url.pathname);
       // Stop reading past the limit instead of buffering whatever is sent.
       const declared = Number(req.headers["content-length"] ?? 0);

@@ -24,6 +24,7 @@ try {
     `  Retries:    ${process.env.WEBHOOK_RETRY_DELAYS ?? "60,300,900,1800"} s   Private targets allowed: ${process.env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "true"}`,
     "  First keys: npm run admin -- create-key --system --scopes events:write,numbers:write",
     "              npm run admin -- create-key --account acme --scopes webhooks:read,webhooks:write",
+    `  Portal:     npm run admin -- portal-link --account acme   (opens ${runtime.url}/portal/#token=…)`,
     "  Stop:       Ctrl-C",
     "",
   ];

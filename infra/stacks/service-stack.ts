@@ -6,6 +6,7 @@ import { WebhooksHttpApi } from "../constructs/http-api.js";
 import { IngestFunction } from "../constructs/ingest-function.js";
 import { ManagementFunction } from "../constructs/management-function.js";
 import { Observability } from "../constructs/observability.js";
+import { PortalFunction } from "../constructs/portal-function.js";
 import { RetryScheduling } from "../constructs/retry-scheduling.js";
 import { Tracing } from "../constructs/tracing.js";
 import type { ServiceEnvironment } from "../constructs/service-function.js";
@@ -102,6 +103,7 @@ export class ServiceStack extends Stack {
       ingestThrottle: settings.ingestThrottle,
       logRetention,
     });
+    new PortalFunction(this, "Portal", { httpApi: this.httpApi, logRetention });
 
     this.observability = new Observability(this, "Observability", {
       stage: settings.stage,

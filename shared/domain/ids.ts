@@ -65,3 +65,14 @@ export function sameHash(a: string, b: string): boolean {
   const bb = Buffer.from(b, "hex");
   return ab.length === bb.length && ab.length > 0 && timingSafeEqual(ab, bb);
 }
+
+/** Portal session tokens look like `vnp_<session id>_<43 chars of secret>`; hashed like API keys. */
+export function newPortalToken(): { sessionId: string; token: string } {
+  const sessionId = `pss_${randomBytes(9).toString("base64url").replace(/[-_]/g, "x")}`;
+  return { sessionId, token: `vnp_${sessionId}_${randomBytes(32).toString("base64url")}` };
+}
+
+export function portalSessionId(token: string): string | null {
+  const m = /^vnp_(pss_[A-Za-z0-9]{12})_[A-Za-z0-9_-]{43}$/.exec(token);
+  return m ? m[1]! : null;
+}

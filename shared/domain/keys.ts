@@ -16,6 +16,10 @@ export interface Principal {
   keyId: string;
   accountId: string | null;
   scopes: readonly Scope[];
+  /** Set for a portal session bound to one number: every other number is not found. */
+  number?: string | null;
+  /** Set for a portal session: when its token stops working. */
+  expiresAt?: string;
 }
 
 /** create-key refuses any other combination: system keys get system scopes, account keys account scopes. */
@@ -46,4 +50,33 @@ export function validKeyRecord(record: unknown): record is ApiKeyRecord {
     validScopes(system, r.scopes as string[]) &&
     (r.revokedAt === null || typeof r.revokedAt === "string")
   );
+}
+
+/** What a portal session's token can do: read and change the account's webhooks, nothing else. */
+export const PORTAL_SCOPES: readonly Scope[] = ["webhooks:read", "webhooks:write"];
+export const PORTAL_TTL = { min: 300, max: 86_400, default: 3_600 } as const;
+
+/**
+ * A portal session (contract section 7): a short-lived token for one account, optionally one
+ * number, stored hashed like an API key. It never becomes a key: it has no scopes of its own
+ * to re-validate, and it stops at `expiresAt`.
+ */
+export interface PortalSessionRecord {
+  sessionId: string;
+  hash: string;
+  accountId: string;
+  /** The one number the session may see, or null for every number of the account. */
+  number: string | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** The principal of a portal session: an account principal restricted to `number` when set. */
+export function portalPrincipal(session: PortalSessionRecord): Principal {
+  return { keyId: session.sessionId, accountId: session.accountId, scopes: PORTAL_SCOPES, number: session.number, expiresAt: session.expiresAt };
+}
+
+/** Whether a principal may see this number at all (a portal session bound to one number sees no other). */
+export function principalCoversNumber(principal: Principal, number: string): boolean {
+  return principal.number === undefined || principal.number === null || principal.number === number;
 }

@@ -1,6 +1,6 @@
 import type { Attempt, Delivery, DeliveryMessage, DeliveryStatus, StoredAttempt } from "../domain/delivery.js";
 import type { EventName } from "../domain/events.js";
-import type { ApiKeyRecord } from "../domain/keys.js";
+import type { ApiKeyRecord, PortalSessionRecord } from "../domain/keys.js";
 import type { OwnedItem, Ownership } from "../domain/ownership.js";
 import type { Webhook } from "../domain/webhook.js";
 
@@ -65,6 +65,11 @@ export interface KeyStore {
   getKey(keyId: string): Promise<ApiKeyRecord | null>;
   revokeKey(keyId: string, at: string): Promise<boolean>;
   listKeys(): Promise<ApiKeyRecord[]>;
+  /** Portal sessions (contract section 7), stored hashed beside the keys. */
+  putPortalSession(session: PortalSessionRecord): Promise<void>;
+  getPortalSession(sessionId: string): Promise<PortalSessionRecord | null>;
+  /** The numbers an account holds, for a portal session's list of numbers. */
+  accountNumbers(accountId: string): Promise<string[]>;
 }
 
 export interface IngestResult {

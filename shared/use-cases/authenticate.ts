@@ -2,15 +2,19 @@ import { UnauthorizedError } from "../domain/errors.js";
 import { apiKeyId, hashApiKey, sameHash } from "../domain/ids.js";
 import { validKeyRecord, type Principal } from "../domain/keys.js";
 import type { Deps } from "./deps.js";
+import { authenticatePortalToken } from "./portal-sessions.js";
 
 /**
  * Resolves `Authorization: Bearer <key>` to its principal; unknown, malformed and revoked keys
  * are all 401, and so is a stored key that create-key could not have made (say an account key
  * with numbers:write): the store is not trusted to hold only what create-key wrote.
  */
-export async function authenticate(deps: Pick<Deps, "keys">, authorization: string | undefined): Promise<Principal> {
+export async function authenticate(deps: Pick<Deps, "keys"> & Partial<Pick<Deps, "clock">>, authorization: string | undefined): Promise<Principal> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
   const key = match?.[1];
+  // A portal session's token (vnp_...) is checked on its own path: hash, then expiry.
+  const portal = key ? await authenticatePortalToken(deps, key) : null;
+  if (portal) return portal;
   const keyId = key ? apiKeyId(key) : null;
   if (!key || !keyId) throw new UnauthorizedError();
   const record = await deps.keys.getKey(keyId);

@@ -1,5 +1,5 @@
 import { NotFoundError } from "../domain/errors.js";
-import type { Principal } from "../domain/keys.js";
+import { principalCoversNumber, type Principal } from "../domain/keys.js";
 import { scheduleSlot } from "../domain/delivery.js";
 import { isCurrent } from "../domain/ownership.js";
 import type { NumberRecord, StoredWebhook } from "../ports/index.js";
@@ -10,6 +10,7 @@ import type { Deps } from "./deps.js";
  * other accounts' numbers, their webhooks — is the same 404, so existence does not leak.
  */
 export async function ownedNumber(deps: Pick<Deps, "webhooks">, principal: Principal, number: string) {
+  withinSession(principal, number);
   const record = await deps.webhooks.getNumber(number);
   if (!holds(principal, record)) throw new NotFoundError("number");
   return record;
@@ -19,6 +20,11 @@ export function holds(principal: Principal, record: NumberRecord | null): record
   return record !== null && principal.accountId !== null && record.accountId === principal.accountId;
 }
 
+/** A portal session bound to one number sees no other: the same 404 as another account's number. */
+function withinSession(principal: Principal, number: string): void {
+  if (!principalCoversNumber(principal, number)) throw new NotFoundError("number");
+}
+
 /**
  * A webhook answers only to the number's current holder: the principal's account must hold
  * the number now, and the webhook must have been created under this very holding (account
@@ -26,6 +32,7 @@ export function holds(principal: Principal, record: NumberRecord | null): record
  * reads go out together (two strongly consistent GetItems, one round trip).
  */
 export async function ownedWebhook(deps: Pick<Deps, "webhooks">, principal: Principal, number: string, webhookId: string): Promise<StoredWebhook> {
+  withinSession(principal, number);
   const [record, webhook] = await Promise.all([deps.webhooks.getNumber(number), deps.webhooks.getWebhook(number, webhookId)]);
   if (!webhook || !holds(principal, record) || !isCurrent(record, webhook)) throw new NotFoundError("webhook");
   return webhook;

@@ -8,7 +8,8 @@ import { INGEST_SIZING } from "../../infra/constructs/ingest-function.js";
 import { MANAGEMENT_SIZING } from "../../infra/constructs/management-function.js";
 import { CONTEXT_DEFAULTS, settingsFromContext } from "../../infra/stacks/settings.js";
 import { addNagChecks, addWebhooksStacks, cdkJsonContext } from "../../infra/stacks/webhooks-app.js";
-import { DEFAULT_ROUTE_FN, ROUTES, routeKey, type FunctionName } from "../../infra/routes.js";
+import { DEFAULT_ROUTE_FN, PORTAL_ROUTES, ROUTES, routeKey, type FunctionName } from "../../infra/routes.js";
+import { PortalFunction } from "../../infra/constructs/portal-function.js";
 
 const app = new App({ context: { ...cdkJsonContext(), "aws:cdk:bundling-stacks": [] } });
 const { service } = addWebhooksStacks(app, settingsFromContext(app, "1.2.3"));
@@ -22,6 +23,8 @@ const functionIds: Record<FunctionName | "delivery", string> = {
   ingest: logicalId(service.ingest.service.function),
   delivery: logicalId(service.worker.service.function),
 };
+
+const portalFunctionId = logicalId(service.node.findAll().find((c): c is PortalFunction => c instanceof PortalFunction)!.function);
 
 /** The integration (by logical ID) that invokes each function. */
 const integrationOf = (fn: FunctionName) => {
@@ -54,7 +57,8 @@ describe("HTTP API", () => {
   });
 
   it("has no route that the contract does not list", () => {
-    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([...ROUTES.map(routeKey), "$default"].sort());
+    // The portal's page and assets (contract section 7) are the only routes outside the JSON API; test/infra/portal.test.ts pins them.
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual([...ROUTES.map(routeKey), ...PORTAL_ROUTES.map(routeKey), "$default"].sort());
   });
 
   it("throttles the stage by default (rate and burst from context)", () => {
@@ -103,13 +107,13 @@ describe("HTTP API", () => {
     expect(stage.Properties.AccessLogSettings.DestinationArn).toEqual({ "Fn::GetAtt": [service.getLogicalId(service.httpApi.accessLogs.node.defaultChild as never), "Arn"] });
   });
 
-  it("lets API Gateway invoke only the two request-serving functions", () => {
+  it("lets API Gateway invoke only the two request-serving functions and the portal's", () => {
     const invoked = new Set(
       Object.values(resources)
         .filter((r) => r.Type === "AWS::Lambda::Permission" && r.Properties.Principal === "apigateway.amazonaws.com")
         .map((r) => r.Properties.FunctionName["Fn::GetAtt"][0]),
     );
-    expect([...invoked].sort()).toEqual([functionIds.api, functionIds.ingest].sort());
+    expect([...invoked].sort()).toEqual([functionIds.api, functionIds.ingest, portalFunctionId].sort());
   });
 
   it("outputs the API URL", () => {
@@ -121,8 +125,8 @@ describe("Lambda functions", () => {
   const functions = template.findResources("AWS::Lambda::Function");
   const sizing = { api: MANAGEMENT_SIZING, ingest: INGEST_SIZING, delivery: DELIVERY_WORKER_SIZING };
 
-  it("are the three of the service, nothing else (no helper custom resources)", () => {
-    expect(Object.keys(functions).sort()).toEqual(Object.values(functionIds).sort());
+  it("are the three of the service and the portal's, nothing else (no helper custom resources)", () => {
+    expect(Object.keys(functions).sort()).toEqual([...Object.values(functionIds), portalFunctionId].sort());
   });
 
   it.each(Object.keys(functionIds) as (keyof typeof functionIds)[])("runs %s on Node.js 24, arm64, as a bundled ESM handler", (fn) => {

@@ -111,6 +111,7 @@ describe("the rotate-secret body", () => {
     path: { number: "+15551234567", webhook_id: "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV" },
     query: {},
     body,
+    origin: "http://127.0.0.1:3000",
   });
 
   it.each([
@@ -154,6 +155,7 @@ describe("the query object", () => {
         principal: { keyId: "k", accountId: "acme", scopes: ["webhooks:read"] } as never,
         path: { number: "+15551234567", webhook_id: "wh_01ARZ3NDEKTSV4RRFFQ69G5FAV" },
         query: queryOf({ rawQueryString: raw }),
+        origin: "http://127.0.0.1:3000",
         body: undefined,
       })
       .catch((e: unknown) => e);

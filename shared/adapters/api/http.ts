@@ -22,6 +22,8 @@ export interface RouteRequest {
   path: Record<string, string>;
   query: Record<string, string>;
   body: unknown;
+  /** The origin the client called (scheme://host), for answers that hold a URL of this service. */
+  origin: string;
 }
 
 export interface Route {

@@ -138,7 +138,8 @@ export function dispatch(routes: RouteTable) {
         path[k] = v;
       }
     }
-    return route.run({ principal: context.principal!, path, query: queryOf(event), body: context.body });
+    const origin = `${header(event, "x-forwarded-proto") ?? "http"}://${header(event, "host") ?? event.requestContext.domainName}`;
+    return route.run({ principal: context.principal!, path, query: queryOf(event), body: context.body, origin });
   };
 }
 

@@ -1,9 +1,10 @@
 import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import type { ApiKeyRecord } from "../../domain/keys.js";
+import type { ApiKeyRecord, PortalSessionRecord } from "../../domain/keys.js";
 import type { KeyStore } from "../../ports/index.js";
 
 const keyKey = (keyId: string) => ({ pk: { S: `KEY#${keyId}` }, sk: { S: "KEY" } });
+const sessionKey = (sessionId: string) => ({ pk: { S: `PSS#${sessionId}` }, sk: { S: "PSS" } });
 
 /** API keys, stored by id with the SHA-256 of the key; the key itself is never stored. */
 export function createDynamoKeyStore(client: DynamoDBClient, tableName: string): KeyStore {
@@ -75,6 +76,59 @@ export function createDynamoKeyStore(client: DynamoDBClient, tableName: string):
         start = out.LastEvaluatedKey;
       } while (start);
       return keys.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    },
+    async putPortalSession(session: PortalSessionRecord) {
+      await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: {
+            ...sessionKey(session.sessionId),
+            ...marshall({
+              session_id: session.sessionId,
+              hash: session.hash,
+              account_id: session.accountId,
+              number: session.number,
+              created_at: session.createdAt,
+              // Kept after expiry (a few hundred bytes each) so an old link answers "expired", not "unknown".
+              expires_at_iso: session.expiresAt,
+            }),
+          },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    },
+    async getPortalSession(sessionId) {
+      const out = await client.send(new GetItemCommand({ TableName: tableName, Key: sessionKey(sessionId), ConsistentRead: true }));
+      if (!out.Item) return null;
+      const item = unmarshall(out.Item);
+      return {
+        sessionId: item.session_id as string,
+        hash: item.hash as string,
+        accountId: item.account_id as string,
+        number: (item.number as string | null) ?? null,
+        createdAt: item.created_at as string,
+        expiresAt: item.expires_at_iso as string,
+      };
+    },
+    async accountNumbers(accountId) {
+      // There is no index by account (the table is keyed by number): a filtered scan, read once per
+      // portal page load. Fine for the numbers of today's accounts; an account GSI is the next step.
+      const numbers: string[] = [];
+      let start: Record<string, import("@aws-sdk/client-dynamodb").AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new ScanCommand({
+            TableName: tableName,
+            FilterExpression: "sk = :sk AND account_id = :a",
+            ExpressionAttributeValues: { ":sk": { S: "NUM" }, ":a": { S: accountId } },
+            ProjectionExpression: "pk",
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) numbers.push(item.pk!.S!.slice("NUM#".length));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return numbers.sort();
     },
   };
 }
