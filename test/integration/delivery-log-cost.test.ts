@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { GetItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { UNLOGGED_RESPONSE_HEADERS, type DeliveryMessage } from "../../shared/domain/delivery.js";
+import { UNLOGGED_RESPONSE_HEADERS } from "../../shared/domain/attempt-record.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { EventPayload } from "../../shared/domain/events.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import type { HttpRequest, HttpSender, SendOutcome } from "../../shared/ports/index.js";

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { SQSEvent } from "aws-lambda";
 import { createDeliveryHandler } from "../../functions/delivery/app.js";
-import { attemptLog, type DeliveryMessage } from "../../shared/domain/delivery.js";
+import { attemptLog } from "../../shared/domain/attempt-record.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 import { createWebhook, updateWebhook } from "../../shared/use-cases/manage-webhooks.js";
@@ -149,7 +150,7 @@ describe("the delivery worker over DynamoDB Local", () => {
     expect(await attemptsOf(deps, webhook.id, message.deliveryId)).toHaveLength(1);
     // Both runs ask for the same schedule; the deterministic name makes the second a no-op.
     expect(deps.scheduler.live.size).toBe(1);
-    expect(deps.scheduler.calls.map((c) => c.at.toISOString())).toEqual([first.kind === "attempted" && first.attempt.nextAttemptAt, first.kind === "attempted" && first.attempt.nextAttemptAt]);
+    expect(deps.scheduler.calls.map((c) => c.at.toISOString())).toEqual([first.kind === "attempted" && first.record.nextAttemptAt, first.kind === "attempted" && first.record.nextAttemptAt]);
     await receiver.close();
   });
 
@@ -280,7 +281,7 @@ describe("the delivery worker over DynamoDB Local", () => {
     expect(late.filter((r) => r.kind === "attempted" && r.duplicate)).toHaveLength(1);
     expect(await deps.log.getDelivery(webhook.id, message.deliveryId)).toMatchObject({ status: "canceled", attemptCount: 2 });
     const attempts = await attemptsOf(deps, webhook.id, message.deliveryId);
-    expect(attempts.map((a) => [a.attempt, a.response?.status, a.request.headers["x-limephone-attempt"]])).toEqual([
+    expect(attempts.map((a) => [a.number, a.response?.status, a.request.headers["x-limephone-attempt"]])).toEqual([
       [1, 500, "1"],
       [2, 200, "2"],
     ]);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PutItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { attemptLog, type Delivery } from "../../shared/domain/delivery.js";
+import { attemptLog } from "../../shared/domain/attempt-record.js";
+import type { Delivery } from "../../shared/domain/delivery.js";
 import { WebhookLimitError } from "../../shared/domain/errors.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import { authenticate } from "../../shared/use-cases/authenticate.js";
@@ -90,14 +91,14 @@ describe("stores over DynamoDB Local", () => {
     let crashed = false;
     const crashing = {
       ...deps,
-      log: {
-        ...deps.log,
-        claimEvent: async (...args: Parameters<typeof deps.log.claimEvent>) => {
+      claims: {
+        ...deps.claims,
+        claimEvent: async (...args: Parameters<typeof deps.claims.claimEvent>) => {
           if (!crashed) {
             crashed = true;
             throw new Error("process killed");
           }
-          return deps.log.claimEvent(...args);
+          return deps.claims.claimEvent(...args);
         },
       },
     };
