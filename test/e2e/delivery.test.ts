@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
 import type { RuntimeProcess } from "../support/local-runtime.js";
 import {
   EVENT_NAMES,
@@ -48,9 +48,11 @@ beforeAll(async () => {
   acme = client(() => runtime.url, acmeApiKey);
 });
 
+afterEach(async () => {
+  await receivers.closeAll();
+});
 afterAll(async () => {
   await disposeRuntime(runtime);
-  await receivers.closeAll();
 });
 
 /** A number of ACME's with one webhook to `url`, subscribed to every event unless told otherwise. */
@@ -236,9 +238,16 @@ describe.concurrent("retries, failures and redelivery", () => {
     const canceled = (await acme.get(deliveryPath(number, webhook.id, deliveryId))).json;
     // A retry that had already left the schedule when the webhook was disabled is skipped by the
     // worker; let it drain before enabling again (racing it is the service bug pinned in
-    // restart-throttling-race.test.ts).
+    // restart-throttling-race.test.ts). Polled: the worker's line about that retry ends the
+    // wait; without one by its due time (to the second) plus 3 s, its schedule was deleted.
     const lastDue = Math.max(...canceled.attempts.map((a: any) => Date.parse(a.next_attempt_at ?? "1970-01-01T00:00:00Z")));
-    await new Promise((r) => setTimeout(r, Math.max(0, Math.ceil(lastDue / 1000) * 1000 + 3000 - Date.now())));
+    const drainedBy = Math.ceil(lastDue / 1000) * 1000 + 3000;
+    const retryLine = (line: string) => line.includes(deliveryId) && line.includes(`"attempt":${canceled.attempt_count + 1}`) && /stale message skipped|delivery canceled/.test(line);
+    await eventually(
+      () => runtime.logs.some(retryLine) || Date.now() >= drainedBy,
+      (done) => done,
+      { timeoutMs: Math.max(0, drainedBy - Date.now()) + 1000, intervalMs: 50, what: "the canceled ladder's last retry to drain" },
+    );
     await acme.patch(webhookPath(number, webhook.id), { enabled: true });
     healthy = true;
     const before = receiver.requests.length;

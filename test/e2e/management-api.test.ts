@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { admin, type RuntimeProcess } from "../support/local-runtime.js";
 import {
   accountKey,
@@ -58,9 +58,11 @@ beforeAll(async () => {
   globex = client(base, globexApiKey);
 });
 
+afterEach(async () => {
+  await receivers.closeAll();
+});
 afterAll(async () => {
   await disposeRuntime(runtime);
-  await receivers.closeAll();
 });
 
 const acmeNumberWithWebhook = (url: string, webhook: Record<string, unknown> = {}) => numberWithWebhook(system, acme, ACME, { url, ...webhook });

@@ -194,18 +194,21 @@ export async function waitForRequest(
 }
 
 /**
- * Proving that nothing more comes takes a wait: this one is bounded (a few rungs of the 1 s
- * ladder). Returns the requests that arrived later than `graceMs` after `since`, so an
- * attempt already in flight at `since` is not counted against the check.
+ * Proving that nothing more comes takes a watch: this one polls until `watchMs` after
+ * `since` (a few rungs of the 1 s ladder) and answers as soon as something does come. Returns
+ * the requests that arrived later than `graceMs` after `since`, so an attempt already in
+ * flight at `since` is not counted against the check.
  */
 export async function requestsLaterThan(receiver: { requests: ReceivedRequest[] }, since: number, graceMs = 1000, watchMs = 4000): Promise<ReceivedRequest[]> {
-  await new Promise((r) => setTimeout(r, Math.max(0, since + watchMs - Date.now())));
-  return receiver.requests.filter((r) => r.at > since + graceMs);
+  const late = () => receiver.requests.filter((r) => r.at > since + graceMs);
+  const deadline = since + watchMs;
+  while (late().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+  return late();
 }
 
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-/** Receivers started through this pool are closed together at the end of a file. */
+/** Receivers started through this pool are closed together (after each test). */
 export function receiverPool() {
   const open: Receiver[] = [];
   return {
