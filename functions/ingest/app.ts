@@ -13,7 +13,7 @@ export function createIngestHandler(deps: IngestFunctionDeps) {
   const routes: RouteTable = {
     "POST /v1/events": {
       scope: "events:write",
-      body: "required",
+      body: "json",
       run: async (r) => {
         const result = await ingestEvent(deps, r.body);
         deps.logger.info("event accepted", { event_id: result.event_id, deliveries: result.deliveries });
@@ -26,7 +26,7 @@ export function createIngestHandler(deps: IngestFunctionDeps) {
     },
     "POST /v1/events/batch": {
       scope: "events:write",
-      body: "required",
+      body: "json",
       run: async (r) => {
         const parsed = EventBatchSchema.safeParse(r.body);
         if (!parsed.success) throw ValidationError.fromZod(parsed.error);

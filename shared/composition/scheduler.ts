@@ -1,5 +1,6 @@
 import type { Config } from "../config.js";
 import type { RetryScheduler } from "../ports/index.js";
+import { tracedAwsClient } from "../tracing.js";
 
 /**
  * EventBridge Scheduler in the cloud; the local runtime's stand-in answers the same API on
@@ -12,7 +13,7 @@ export function retryScheduler(config: Config): RetryScheduler {
     (loaded ??= Promise.all([import("@aws-sdk/client-scheduler"), import("../adapters/aws/eventbridge-retry-scheduler.js")]).then(
       ([{ SchedulerClient }, { createEventBridgeRetryScheduler }]) =>
         createEventBridgeRetryScheduler({
-          client: new SchedulerClient({ maxAttempts: 4 }),
+          client: tracedAwsClient(new SchedulerClient({ maxAttempts: 4 })),
           groupName: config.RETRY_SCHEDULE_GROUP,
           targetQueueArn: config.RETRY_TARGET_QUEUE_ARN,
           roleArn: config.RETRY_SCHEDULER_ROLE_ARN,
