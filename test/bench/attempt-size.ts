@@ -5,21 +5,13 @@
  * bills a write per started KB of item, so the question is which fits in 1,024 bytes.
  * Run: npx tsx test/bench/attempt-size.ts
  */
-import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { deliveryItem, encodeAttempt, INLINE_ATTEMPT } from "../../shared/adapters/aws/dynamo-delivery-items.js";
 import { loggedAttempt, type AttemptRecord } from "../../shared/domain/attempt-record.js";
 import type { Delivery } from "../../shared/domain/delivery.js";
 import { INCLUDE_GROUPS, type EventPayload } from "../../shared/domain/events.js";
 import type { Webhook } from "../../shared/domain/webhook.js";
 import { sendAttempt } from "../../shared/use-cases/send-attempt.js";
-
-/** DynamoDB's item size: attribute name bytes plus value bytes (numbers ~ digits/2 + 1). */
-export function itemSize(item: Record<string, AttributeValue>): number {
-  return Object.entries(item).reduce((sum, [name, v]) => {
-    const value = v.S !== undefined ? Buffer.byteLength(v.S) : v.N !== undefined ? Math.ceil(v.N.replace(/^-|\./g, "").length / 2) + 1 : 1;
-    return sum + Buffer.byteLength(name) + value;
-  }, 0);
-}
+import { itemSize, seedCall } from "../support/delivery-items.js";
 
 const number = "+15551234567";
 const now = new Date("2025-01-30T14:00:00.123Z");
@@ -82,16 +74,7 @@ async function sizes(payload: EventPayload) {
   };
 }
 
-const seedCall: EventPayload = {
-  event: "incoming_call",
-  call_id: "123456",
-  virtual_number: number,
-  caller_number: "+18887654321",
-  timestamp: "2025-01-30T14:00:00Z",
-  call_status: "ringing",
-  customer: { name: "Ada Lovelace", email: "ada@example.com", crm_id: "crm_000123" },
-  metadata: { campaign: "winter-promo" },
-};
+const richCall = seedCall(number);
 
 /** The seed docs' five example payloads, verbatim. */
 const SEED: EventPayload[] = [
@@ -103,7 +86,7 @@ const SEED: EventPayload[] = [
 ] as EventPayload[];
 
 const rows: [string, EventPayload][] = SEED.map((p) => [`seed ${p.event}`, p]);
-rows.push(["seed incoming_call + customer + metadata", seedCall]);
+rows.push(["seed incoming_call + customer + metadata", richCall]);
 console.log("payload".padEnd(44), "trimmed B".padStart(10), "as built B".padStart(11), " fits 1 KB as built?");
 for (const [label, payload] of rows) {
   const { trimmed, asBuilt } = await sizes(payload);
