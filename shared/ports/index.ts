@@ -79,7 +79,7 @@ export interface DeliveryLog {
    * When the item is already there — the same queue message handled twice — nothing is
    * overwritten and the first record is answered with `duplicate: true`.
    */
-  putAttempt(webhookId: string, deliveryId: string, attempt: AttemptRecord): Promise<{ duplicate: boolean; recorded: AttemptRecord }>;
+  putAttempt(webhookId: string, deliveryId: string, record: AttemptRecord): Promise<{ duplicate: boolean; recorded: AttemptRecord }>;
   /**
    * Applies an attempt's outcome to the delivery (creating it on its first attempt) and
    * counts the attempt — only while the delivery is still on that ladder, still open and

@@ -45,17 +45,17 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
   }
 
   return {
-    async putAttempt(webhookId, deliveryId, attempt) {
+    async putAttempt(webhookId, deliveryId, record) {
       try {
         await client.send(
           new PutItemCommand({
             TableName: tableName,
-            Item: attemptItem(webhookId, deliveryId, attempt, clock.now()),
+            Item: attemptItem(webhookId, deliveryId, record, clock.now()),
             ConditionExpression: "attribute_not_exists(pk)",
             ReturnValuesOnConditionCheckFailure: "ALL_OLD",
           }),
         );
-        return { duplicate: false, recorded: attempt };
+        return { duplicate: false, recorded: record };
       } catch (e) {
         if (!isConditionFailed(e)) throw e;
         const old = (e as { Item?: Record<string, AttributeValue> }).Item;
@@ -63,11 +63,11 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
         const out = await client.send(
           new GetItemCommand({
             TableName: tableName,
-            Key: attemptKey(webhookId, deliveryId, attempt.generation, attempt.rung),
+            Key: attemptKey(webhookId, deliveryId, record.generation, record.rung),
             ConsistentRead: true,
           }),
         );
-        return { duplicate: true, recorded: out.Item ? attemptFromItem(out.Item) : attempt };
+        return { duplicate: true, recorded: out.Item ? attemptFromItem(out.Item) : record };
       }
     },
 
