@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import type { RuntimeProcess } from "../support/local-runtime.js";
 import {
   EVENT_NAMES,
@@ -48,11 +48,11 @@ beforeAll(async () => {
   acme = client(() => runtime.url, acmeApiKey);
 });
 
-afterEach(async () => {
-  await receivers.closeAll();
-});
+// The tests run concurrently (describe.concurrent), so a pool-wide close after each test would
+// close receivers other tests are still using: the pool closes once, after the file.
 afterAll(async () => {
   await disposeRuntime(runtime);
+  await receivers.closeAll();
 });
 
 /** A number of ACME's with one webhook to `url`, subscribed to every event unless told otherwise. */

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin, type RuntimeProcess } from "../support/local-runtime.js";
 import {
   accountKey,
@@ -58,11 +58,11 @@ beforeAll(async () => {
   globex = client(base, globexApiKey);
 });
 
-afterEach(async () => {
-  await receivers.closeAll();
-});
+// The tests run concurrently (describe.concurrent), so a pool-wide close after each test would
+// close receivers other tests are still using: the pool closes once, after the file.
 afterAll(async () => {
   await disposeRuntime(runtime);
+  await receivers.closeAll();
 });
 
 const acmeNumberWithWebhook = (url: string, webhook: Record<string, unknown> = {}) => numberWithWebhook(system, acme, ACME, { url, ...webhook });

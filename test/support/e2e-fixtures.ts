@@ -208,7 +208,7 @@ export async function requestsLaterThan(receiver: { requests: ReceivedRequest[] 
 
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-/** Receivers started through this pool are closed together (after each test). */
+/** Receivers started through this pool are closed together: after each test where tests run one at a time, after the file where they run concurrently. */
 export function receiverPool() {
   const open: Receiver[] = [];
   return {
