@@ -54,7 +54,7 @@ export interface BundleReport {
   importMs: number;
   /** The same with the function's NODE_OPTIONS, when the stack sets any (--enable-source-maps reads the .map at load). */
   importMsWithSourceMaps: number | null;
-  /** The same with active tracing on (AWS_XRAY_DAEMON_ADDRESS set, as Lambda sets it): the tracer loads at init. */
+  /** The same with active tracing on (AWS_XRAY_DAEMON_ADDRESS set, as Lambda sets it): the tracer loads just after init. */
   importMsTraced: number | null;
   samplesMs: number[];
 }
