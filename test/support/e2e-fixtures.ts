@@ -1,3 +1,4 @@
+import { test } from "vitest";
 import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -208,7 +209,7 @@ export async function requestsLaterThan(receiver: { requests: ReceivedRequest[] 
 
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-/** Receivers started through this pool are closed together: after each test where tests run one at a time, after the file where they run concurrently. */
+/** Receivers started through this pool are closed together (after each test). */
 export function receiverPool() {
   const open: Receiver[] = [];
   return {
@@ -222,6 +223,21 @@ export function receiverPool() {
     },
   };
 }
+
+export type ReceiverPool = ReturnType<typeof receiverPool>;
+
+/**
+ * `it` with a `receivers` pool of the test's own, closed when that test ends: safe in
+ * describe.concurrent, where a file-wide afterEach would close other tests' receivers.
+ */
+export const itWithReceivers = test.extend<{ receivers: ReceiverPool }>({
+  // The empty pattern is how vitest sees that this fixture uses no other fixture.
+  receivers: async ({}, use) => {
+    const pool = receiverPool();
+    await use(pool);
+    await pool.closeAll();
+  },
+});
 
 /** Answers 200 "ok". */
 export const answerOk: Behaviour = (_req, res) => {
