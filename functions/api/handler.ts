@@ -1,4 +1,5 @@
+import { withInvocationFields } from "../../shared/logger.js";
 import { apiDeps } from "../../shared/composition/functions.js";
 import { createApiHandler } from "./app.js";
 
-export const handler = createApiHandler(apiDeps());
+export const handler = withInvocationFields(createApiHandler(apiDeps()));

@@ -68,7 +68,7 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "PUT /v1/numbers/{number}": {
       scope: "numbers:write",
-      body: "required",
+      body: "json",
       run: async (r) => json(200, await assignNumber(deps, num(r), parse(AssignBody, r.body).account_id)),
     },
     "DELETE /v1/numbers/{number}": {
@@ -81,7 +81,7 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "POST /v1/portal-sessions": {
       scope: "numbers:write",
-      body: "required",
+      body: "json",
       run: async (r) => json(201, await createPortalSession(deps, parse(PortalSessionBody, r.body), r.origin)),
     },
     "GET /v1/portal-sessions/current": {
@@ -96,7 +96,7 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "POST /v1/numbers/{number}/webhooks": {
       scope: "webhooks:write",
-      body: "required",
+      body: "json",
       run: async (r) => {
         const number = num(r);
         return json(201, await createWebhook(deps, r.principal, number, parse(createSchema, r.body)));
@@ -109,7 +109,7 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "PATCH /v1/numbers/{number}/webhooks/{webhook_id}": {
       scope: "webhooks:write",
-      body: "required",
+      body: "json",
       run: async (r) => {
         const number = num(r);
         return json(200, await updateWebhook(deps, r.principal, number, wh(r), parse(patchSchema, r.body)));
@@ -125,7 +125,7 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "POST /v1/numbers/{number}/webhooks/{webhook_id}/test": {
       scope: "webhooks:write",
-      body: "optional",
+      body: "json",
       run: async (r) => {
         const number = num(r);
         return json(200, await testWebhook(deps, r.principal, number, wh(r), parse(TestRequestSchema, r.body ?? {})));
@@ -133,7 +133,7 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "POST /v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret": {
       scope: "webhooks:write",
-      body: "optional",
+      body: "json",
       run: async (r) => {
         const number = num(r);
         return json(200, await rotateSecret(deps, r.principal, number, wh(r), parse(RotateRequestSchema, r.body ?? {})));

@@ -1,43 +1,11 @@
 import middy from "@middy/core";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import * as z from "../../shared/domain/zod.js";
-import { EventNameSchema, EventSchema } from "../../shared/domain/events.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import { parseDeliveryMessage, type DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { FullDeps } from "../../shared/composition/functions.js";
+import { SERVICE_METRICS } from "../../shared/metrics.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 
-const METRICS_NAMESPACE = "VirtualNumberWebhooks";
-
-const id = z.string().check(z.minLength(1), z.maxLength(200));
-const MessageSchema = z.object({
-  v: z.literal(1),
-  deliveryId: id,
-  webhookId: id,
-  virtualNumber: id,
-  eventId: id,
-  event: EventNameSchema,
-  payload: z.record(z.string(), z.unknown()),
-  createdAt: z.string(),
-  generation: z._default(z.int().check(z.minimum(0)), 0),
-  rung: z.int().check(z.minimum(1)),
-  attempt: z.int().check(z.minimum(1)),
-});
-
-class PoisonMessageError extends Error {}
-
-function parseMessage(record: SQSRecord): DeliveryMessage {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(record.body);
-  } catch {
-    throw new PoisonMessageError("body is not JSON");
-  }
-  const parsed = MessageSchema.safeParse(raw);
-  if (!parsed.success) throw new PoisonMessageError(`not a delivery message: ${parsed.error.issues[0]?.path.join(".")}`);
-  // The payload was validated at ingest; check it again so a hand-made message cannot send junk.
-  if (!EventSchema.safeParse(parsed.data.payload).success) throw new PoisonMessageError("payload is not a valid event");
-  return parsed.data as DeliveryMessage;
-}
+const METRICS = SERVICE_METRICS.delivery;
 
 /**
  * The delivery worker: each record of the batch is one attempt, run concurrently. A
@@ -47,22 +15,21 @@ function parseMessage(record: SQSRecord): DeliveryMessage {
  */
 export function createDeliveryHandler(deps: FullDeps) {
   async function processRecord(record: SQSRecord): Promise<boolean> {
-    let message: DeliveryMessage;
-    try {
-      message = parseMessage(record);
-    } catch (error) {
+    const parsed = parseDeliveryMessage(record.body);
+    if ("reason" in parsed) {
       deps.logger.error("poison message: left for the dead-letter queue", {
         message_id: record.messageId,
         receive_count: record.attributes?.ApproximateReceiveCount,
-        error,
+        error_message: parsed.reason,
       });
       return false;
     }
+    const message: DeliveryMessage = parsed.message;
     const ids = { event_id: message.eventId, delivery_id: message.deliveryId, webhook_id: message.webhookId, attempt: message.attempt };
     try {
       const result = await attemptDelivery(deps, message);
       if (result.kind === "attempted") {
-        const a = result.attempt;
+        const a = result.record;
         deps.logger.info("delivery attempt", {
           ...ids,
           status: result.status,
@@ -73,9 +40,9 @@ export function createDeliveryHandler(deps: FullDeps) {
           duplicate: result.duplicate,
           ...(result.applied ? {} : { late: true }),
         });
-        deps.logger.metrics(METRICS_NAMESPACE, { Function: "delivery" }, {
-          AttemptLatency: { value: a.durationMs, unit: "Milliseconds" },
-          [result.status === "succeeded" ? "DeliveriesSucceeded" : result.status === "retrying" ? "DeliveriesRetried" : "DeliveriesFailed"]: {
+        deps.logger.metrics(SERVICE_METRICS.namespace, METRICS.dimensions, {
+          [METRICS.latency]: { value: a.durationMs, unit: "Milliseconds" },
+          [result.status === "succeeded" ? METRICS.succeeded : result.status === "retrying" ? METRICS.retried : METRICS.failed]: {
             value: 1,
             unit: "Count",
           },

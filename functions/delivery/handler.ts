@@ -1,4 +1,5 @@
+import { withInvocationFields } from "../../shared/logger.js";
 import { deliveryDeps } from "../../shared/composition/functions.js";
 import { createDeliveryHandler } from "./app.js";
 
-export const handler = createDeliveryHandler(deliveryDeps());
+export const handler = withInvocationFields(createDeliveryHandler(deliveryDeps()));

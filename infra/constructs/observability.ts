@@ -21,16 +21,7 @@ import { Construct } from "constructs";
 import type { DeliveryQueue } from "./delivery-queue.js";
 import type { WebhooksHttpApi } from "./http-api.js";
 import type { ServiceFunction } from "./service-function.js";
-
-/**
- * The EMF metrics the functions write (functions/delivery/app.ts, functions/ingest/app.ts):
- * one namespace, one `Function` dimension. Change them here and there together.
- */
-export const SERVICE_METRICS = {
-  namespace: "VirtualNumberWebhooks",
-  delivery: { dimensions: { Function: "delivery" }, succeeded: "DeliveriesSucceeded", retried: "DeliveriesRetried", failed: "DeliveriesFailed", latency: "AttemptLatency" },
-  ingest: { dimensions: { Function: "ingest" }, ingested: "EventsIngested", rejected: "EventsRejected", queued: "DeliveriesQueued" },
-} as const;
+import { SERVICE_METRICS } from "../../shared/metrics.js";
 
 /** Where each alarm's runbook lives; alarm descriptions and the dashboard point there. */
 export const RUNBOOK = "README.md, section 'Alarms: what each means and what to do'";

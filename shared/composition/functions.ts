@@ -6,6 +6,7 @@ import type { Deps } from "../use-cases/deps.js";
 import { storeDeps } from "./stores.js";
 import { retryScheduler } from "./scheduler.js";
 import { secretCipher } from "./secrets.js";
+import { tracedSender } from "../tracing.js";
 
 const WORKER_ENV = [
   "WEBHOOKS_TABLE_NAME",
@@ -16,17 +17,21 @@ const WORKER_ENV = [
   "RETRY_SCHEDULER_ROLE_ARN",
 ] as const;
 
-function fullDeps(config: Config, sends: "often" | "seldom"): Deps & { config: Config } {
+/** How a function uses the HTTP client: the worker on every record, the API only for `test` (so it loads undici then, not in every cold start). */
+type HttpClientLoad = "at-start" | "on-first-send";
+
+function fullDeps(config: Config, httpClient: HttpClientLoad): Deps & { config: Config } {
   const cipher = secretCipher(config);
   return {
     ...storeDeps(config, cipher),
     scheduler: retryScheduler(config),
-    sender: createHttpSender({
-      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-      allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
-      // The API sends only for `test`: it loads the HTTP client then, not in every cold start.
-      lazy: sends === "seldom",
-    }),
+    sender: tracedSender(
+      createHttpSender({
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+        lazy: httpClient === "on-first-send",
+      }),
+    ),
     guard: createTargetGuard({ allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS }),
     ladder: config.retryLadder,
     userAgent: `LimePhone-Webhooks/${config.SERVICE_VERSION}`,
@@ -34,6 +39,6 @@ function fullDeps(config: Config, sends: "often" | "seldom"): Deps & { config: C
   };
 }
 
-export const apiDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV), "seldom");
-export const deliveryDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV), "often");
+export const apiDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV), "on-first-send");
+export const deliveryDeps = (env: NodeJS.ProcessEnv = process.env) => fullDeps(loadConfig(env, WORKER_ENV), "at-start");
 export type FullDeps = ReturnType<typeof fullDeps>;

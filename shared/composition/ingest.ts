@@ -9,9 +9,10 @@ const noCipher: SecretCipher = {
   decrypt: () => Promise.reject(new Error("the ingest function holds no secrets key")),
 };
 
-export type IngestDeps = Pick<Deps, "webhooks" | "log" | "queue" | "clock" | "keys" | "logger"> & { config: Config };
+/** What the ingest function is composed of (the use case takes a part of it: ingest-events' EventIntakeDeps). */
+export type IngestFunctionDeps = Pick<Deps, "webhooks" | "log" | "claims" | "queue" | "clock" | "keys" | "logger"> & { config: Config };
 
-export function ingestDeps(env: NodeJS.ProcessEnv = process.env): IngestDeps {
+export function ingestDeps(env: NodeJS.ProcessEnv = process.env): IngestFunctionDeps {
   const config = loadConfig(env, ["WEBHOOKS_TABLE_NAME", "DELIVERIES_TABLE_NAME", "DELIVERY_QUEUE_URL"]);
   return storeDeps(config, noCipher);
 }

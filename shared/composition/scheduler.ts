@@ -2,6 +2,7 @@ import type { Config } from "../config.js";
 import { createSqsDelayRetryScheduler } from "../adapters/aws/sqs-delay-retry-scheduler.js";
 import type { RetryScheduler } from "../ports/index.js";
 import { sqsClient, systemClock } from "./clients.js";
+import { tracedAwsClient } from "../tracing.js";
 
 /**
  * Retries due within 15 minutes go onto the delivery queue with DelaySeconds; later ones to
@@ -16,7 +17,7 @@ export function retryScheduler(config: Config): RetryScheduler {
     (loaded ??= Promise.all([import("@aws-sdk/client-scheduler"), import("../adapters/aws/eventbridge-retry-scheduler.js")]).then(
       ([{ SchedulerClient }, { createEventBridgeRetryScheduler }]) =>
         createEventBridgeRetryScheduler({
-          client: new SchedulerClient({ maxAttempts: 4 }),
+          client: tracedAwsClient(new SchedulerClient({ maxAttempts: 4 })),
           groupName: config.RETRY_SCHEDULE_GROUP,
           targetQueueArn: config.RETRY_TARGET_QUEUE_ARN,
           roleArn: config.RETRY_SCHEDULER_ROLE_ARN,

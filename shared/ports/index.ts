@@ -1,4 +1,6 @@
-import type { Attempt, Delivery, DeliveryMessage, DeliveryStatus, StoredAttempt } from "../domain/delivery.js";
+import type { AttemptError, AttemptRecord } from "../domain/attempt-record.js";
+import type { Delivery, DeliveryStatus } from "../domain/delivery.js";
+import type { DeliveryMessage } from "../domain/delivery-message.js";
 import type { EventName } from "../domain/events.js";
 import type { ApiKeyRecord, PortalSessionRecord } from "../domain/keys.js";
 import type { OwnedItem, Ownership } from "../domain/ownership.js";
@@ -82,7 +84,8 @@ export interface DeliveryPage {
   nextCursor: string | null;
 }
 
-export interface DeliveryLog {
+/** The sender's event ids, each claimed once per 24 h with the result of its first post. */
+export interface EventClaims {
   /** The first result of an event id claimed within the last 24 h, or null. */
   findEvent(eventId: string, now: Date): Promise<IngestResult | null>;
   /**
@@ -90,6 +93,9 @@ export interface DeliveryLog {
    * already claimed, answers the first result instead.
    */
   claimEvent(eventId: string, result: IngestResult, now: Date): Promise<{ claimed: true } | { claimed: false; first: IngestResult }>;
+}
+
+export interface DeliveryLog {
   /**
    * Keeps an attempt as its own log item, written once: a conditional write keyed by
    * (delivery, generation, rung). Failed attempts go here (the next attempt takes the
@@ -97,7 +103,7 @@ export interface DeliveryLog {
    * When the item is already there — the same queue message handled twice — nothing is
    * overwritten and the first record is answered with `duplicate: true`.
    */
-  putAttempt(webhookId: string, deliveryId: string, attempt: StoredAttempt): Promise<{ duplicate: boolean; recorded: StoredAttempt }>;
+  putAttempt(webhookId: string, deliveryId: string, record: AttemptRecord): Promise<{ duplicate: boolean; recorded: AttemptRecord }>;
   /**
    * Applies an attempt's outcome to the delivery (creating it on its first attempt) and
    * counts the attempt — only while the delivery is still on that ladder, still open and
@@ -108,7 +114,7 @@ export interface DeliveryLog {
   recordOutcome(
     delivery: Delivery,
     outcome: Pick<Delivery, "status" | "lastAttemptAt" | "nextAttemptAt">,
-    inline?: StoredAttempt,
+    inline?: AttemptRecord,
   ): Promise<boolean>;
   /** Counts an attempt whose outcome no longer applies (its ladder was canceled while it was in flight). */
   countAttempt(webhookId: string, deliveryId: string): Promise<void>;
@@ -134,7 +140,7 @@ export interface DeliveryLog {
    * The attempts kept as their own log items, by ladder then rung. The log a customer
    * reads is attemptLog(delivery, these): they plus the delivery's inline attempt.
    */
-  listAttempts(webhookId: string, deliveryId: string): Promise<StoredAttempt[]>;
+  listAttempts(webhookId: string, deliveryId: string): Promise<AttemptRecord[]>;
   listDeliveries(webhookId: string, query: { status?: DeliveryStatus; event?: EventName; limit: number; cursor?: string }): Promise<DeliveryPage>;
   /** Deliveries still owed an attempt (pending or retrying). */
   listOpenDeliveries(webhookId: string): Promise<Delivery[]>;
@@ -166,7 +172,7 @@ export type SendOutcome =
       headers: Record<string, string> | null;
       body: string | null;
       durationMs: number;
-      error: { code: Attempt["error"] extends infer E ? (E extends { code: infer C } ? C : never) : never; message: string };
+      error: AttemptError;
     };
 
 export interface HttpSender {

@@ -1,23 +1,21 @@
-import { OPEN_STATUSES, storedAttempt, type Delivery, type DeliveryMessage, type DeliveryStatus, type StoredAttempt } from "../domain/delivery.js";
+import type { AttemptRecord } from "../domain/attempt-record.js";
+import { OPEN_STATUSES, type Delivery, type DeliveryStatus } from "../domain/delivery.js";
+import { nextAttemptMessage, type DeliveryMessage } from "../domain/delivery-message.js";
 import { nextAttemptAt } from "../domain/retry-ladder.js";
 import type { Deps } from "./deps.js";
 import { sendAttempt } from "./send-attempt.js";
 
 export type AttemptResult =
-  /** `attempt` as the log keeps it (restoredAttempt rebuilds the request; not needed to log a line). */
-  | { kind: "attempted"; status: DeliveryStatus; attempt: StoredAttempt; duplicate: boolean; applied: boolean }
+  /** `record` is the attempt as the log keeps it (loggedAttempt rebuilds the request; not needed to log a line). */
+  | { kind: "attempted"; status: DeliveryStatus; record: AttemptRecord; duplicate: boolean; applied: boolean }
   | { kind: "canceled" }
   | { kind: "stale"; reason: string };
 
 type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent">;
 
-function stateAfter(recorded: StoredAttempt): DeliveryStatus {
+function stateAfter(recorded: AttemptRecord): DeliveryStatus {
   if (recorded.error === null) return "succeeded";
   return recorded.nextAttemptAt ? "retrying" : "failed";
-}
-
-function nextMessage(message: DeliveryMessage): DeliveryMessage {
-  return { ...message, attempt: message.attempt + 1, rung: message.rung + 1 };
 }
 
 /**
@@ -34,7 +32,7 @@ function nextMessage(message: DeliveryMessage): DeliveryMessage {
  * replaced is logged and counted, but changes nothing else.
  */
 export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage): Promise<AttemptResult> {
-  const generation = message.generation ?? 0;
+  const { generation } = message;
   // First attempts are the hot path and skip this read; retries and redeliveries check
   // that the delivery still wants this attempt (same ladder, still open, rung not made).
   let existing: Delivery | null = null;
@@ -71,22 +69,19 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     return { kind: "canceled" };
   }
 
-  const { ok, attempt } = await sendAttempt(deps, webhook, message);
+  // The delivery's own payload and event, so the log's rebuild of the request is exact.
+  const sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
-  const retryAt = ok ? null : nextAttemptAt(deps.ladder, message.rung, deps.clock.now());
-  // Checked against the delivery as the log will rebuild it (its stored payload and event).
-  const sent = storedAttempt(
-    { ...attempt, generation, rung: message.rung, nextAttemptAt: retryAt ? retryAt.toISOString() : null },
-    { deliveryId: base.id, event: base.event, payload: base.payload, include: webhook.include },
-  );
-  const record = await recordAttempt(deps, message, { ...base, generation, rung: message.rung }, sent);
-  if (record.schedule) await deps.scheduler.schedule(nextMessage(message), new Date(record.schedule));
+  const retryAt = sent.ok ? null : nextAttemptAt(deps.ladder, message.rung, deps.clock.now());
+  const record: AttemptRecord = { ...sent.record, nextAttemptAt: retryAt ? retryAt.toISOString() : null };
+  const written = await recordAttempt(deps, message, { ...base, generation, rung: message.rung }, record);
+  if (written.schedule) await deps.scheduler.schedule(nextAttemptMessage(message), new Date(written.schedule));
   return {
     kind: "attempted",
-    status: record.status,
-    attempt: record.recorded,
-    duplicate: record.duplicate,
-    applied: record.applied,
+    status: written.status,
+    record: written.recorded,
+    duplicate: written.duplicate,
+    applied: written.applied,
   };
 }
 
@@ -100,8 +95,8 @@ async function recordAttempt(
   deps: Pick<WorkerDeps, "log">,
   message: DeliveryMessage,
   delivery: Delivery,
-  sent: StoredAttempt,
-): Promise<{ recorded: StoredAttempt; status: DeliveryStatus; duplicate: boolean; applied: boolean; schedule: string | null }> {
+  sent: AttemptRecord,
+): Promise<{ recorded: AttemptRecord; status: DeliveryStatus; duplicate: boolean; applied: boolean; schedule: string | null }> {
   const { webhookId, deliveryId, rung } = message;
   const { generation } = delivery;
   const failed = sent.error !== null;
@@ -140,7 +135,7 @@ async function recordAttempt(
 
 /** A message of an attempt already recorded: its retry may not have been scheduled before a crash. */
 async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: DeliveryMessage, current: Delivery): Promise<void> {
-  if (current.generation === (message.generation ?? 0) && current.status === "retrying" && current.rung === message.rung && current.nextAttemptAt) {
-    await deps.scheduler.schedule(nextMessage(message), new Date(current.nextAttemptAt));
+  if (current.generation === message.generation && current.status === "retrying" && current.rung === message.rung && current.nextAttemptAt) {
+    await deps.scheduler.schedule(nextAttemptMessage(message), new Date(current.nextAttemptAt));
   }
 }

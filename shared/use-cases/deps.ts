@@ -1,6 +1,6 @@
 import type { RetryLadder } from "../domain/retry-ladder.js";
 import type { Logger } from "../logger.js";
-import type { Clock, DeliveryLog, DeliveryQueue, HttpSender, KeyStore, RetryScheduler, TargetGuard, WebhookStore } from "../ports/index.js";
+import type { Clock, DeliveryLog, EventClaims, DeliveryQueue, HttpSender, KeyStore, RetryScheduler, TargetGuard, WebhookStore } from "../ports/index.js";
 
 /** Everything a use case may need; each takes only the part it uses (Pick<Deps, ...>). */
 export interface Deps {
@@ -8,6 +8,7 @@ export interface Deps {
   webhooks: WebhookStore;
   keys: KeyStore;
   log: DeliveryLog;
+  claims: EventClaims;
   queue: DeliveryQueue;
   scheduler: RetryScheduler;
   sender: HttpSender;

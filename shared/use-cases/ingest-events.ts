@@ -1,12 +1,12 @@
 import { AppError, ValidationError, zodDetails, errorBody } from "../domain/errors.js";
 import { EventSchema, type EventPayload } from "../domain/events.js";
-import type { DeliveryMessage } from "../domain/delivery.js";
+import { deliveryMessage, type DeliveryMessage } from "../domain/delivery-message.js";
 import { deliveryIdFor, newDeliveryId, newEventId } from "../domain/ids.js";
 import { currentOf } from "../domain/ownership.js";
 import type { IngestResult, Subscription } from "../ports/index.js";
 import type { Deps } from "./deps.js";
 
-type IngestDeps = Pick<Deps, "webhooks" | "log" | "queue" | "clock">;
+type EventIntakeDeps = Pick<Deps, "webhooks" | "claims" | "queue" | "clock">;
 
 interface Planned {
   result: IngestResult;
@@ -22,24 +22,28 @@ function validate(raw: unknown, pathPrefix: string): { eventId: string | undefin
   return { eventId, payload: payload as EventPayload };
 }
 
+/** Every delivery starts at the first rung of the first ladder. */
+const FIRST_ATTEMPT = { generation: 0, rung: 1, attempt: 1 } as const;
+
 function plan(eventId: string | undefined, payload: EventPayload, subscriptions: Subscription[], now: Date): Planned {
   const id = eventId ?? newEventId(now.getTime());
   const createdAt = now.toISOString();
   const messages = subscriptions
     .filter((s) => s.enabled && s.events.includes(payload.event))
-    .map<DeliveryMessage>((s) => ({
-      v: 1,
-      deliveryId: eventId ? deliveryIdFor(eventId, s.id, Date.parse(payload.timestamp)) : newDeliveryId(now.getTime()),
-      webhookId: s.id,
-      virtualNumber: payload.virtual_number,
-      eventId: id,
-      event: payload.event,
-      payload,
-      createdAt,
-      generation: 0,
-      rung: 1,
-      attempt: 1,
-    }));
+    .map((s) =>
+      deliveryMessage(
+        {
+          deliveryId: eventId ? deliveryIdFor(eventId, s.id, Date.parse(payload.timestamp)) : newDeliveryId(now.getTime()),
+          webhookId: s.id,
+          virtualNumber: payload.virtual_number,
+          eventId: id,
+          event: payload.event,
+          payload,
+          createdAt,
+        },
+        FIRST_ATTEMPT,
+      ),
+    );
   return { result: { event_id: id, deliveries: messages.length }, claimId: eventId ?? null, messages };
 }
 
@@ -51,20 +55,20 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
  * delivery ids (deliveryIdFor), which the worker records once. Two posts racing each other
  * both queue, one claim wins, and both answer its result.
  */
-async function claimAndEnqueue(deps: IngestDeps, planned: Planned[], now: Date): Promise<IngestResult[]> {
+async function claimAndEnqueue(deps: EventIntakeDeps, planned: Planned[], now: Date): Promise<IngestResult[]> {
   // The same event_id twice in one batch is one event.
   const firstOfId = new Map<string, number>();
   planned.forEach((p, i) => p.claimId && !firstOfId.has(p.claimId) && firstOfId.set(p.claimId, i));
   const isRepeatInBatch = (p: Planned, i: number) => p.claimId !== null && firstOfId.get(p.claimId) !== i;
 
-  const earlier = await Promise.all(planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? deps.log.findEvent(p.claimId, now) : null)));
+  const earlier = await Promise.all(planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? deps.claims.findEvent(p.claimId, now) : null)));
   const fresh = planned.filter((p, i) => !isRepeatInBatch(p, i) && earlier[i] === null);
   await deps.queue.send(fresh.flatMap((p) => p.messages));
   const claims = new Map<Planned, IngestResult>();
   await Promise.all(
     fresh.map(async (p) => {
       if (!p.claimId) return;
-      const claim = await deps.log.claimEvent(p.claimId, p.result, now);
+      const claim = await deps.claims.claimEvent(p.claimId, p.result, now);
       if (!claim.claimed) claims.set(p, claim.first);
     }),
   );
@@ -72,14 +76,14 @@ async function claimAndEnqueue(deps: IngestDeps, planned: Planned[], now: Date):
   return planned.map((p, i) => (isRepeatInBatch(p, i) ? results[firstOfId.get(p.claimId!)!]! : results[i]!));
 }
 
-async function subscriptionsByNumber(deps: IngestDeps, numbers: Iterable<string>): Promise<Map<string, Subscription[]>> {
+async function subscriptionsByNumber(deps: EventIntakeDeps, numbers: Iterable<string>): Promise<Map<string, Subscription[]>> {
   const unique = [...new Set(numbers)];
   const lists = await Promise.all(unique.map((n) => deps.webhooks.listSubscriptions(n)));
   // Only the webhooks of the number's current holder (account and generation) fan out.
   return new Map(unique.map((n, i) => [n, currentOf(lists[i]!.number, lists[i]!.subscriptions)]));
 }
 
-export async function ingestEvent(deps: IngestDeps, raw: unknown): Promise<IngestResult & { messages: number }> {
+export async function ingestEvent(deps: EventIntakeDeps, raw: unknown): Promise<IngestResult & { messages: number }> {
   const now = deps.clock.now();
   const { eventId, payload } = validate(raw, "");
   const subs = await subscriptionsByNumber(deps, [payload.virtual_number]);
@@ -91,7 +95,7 @@ export async function ingestEvent(deps: IngestDeps, raw: unknown): Promise<Inges
 export type BatchItemResult = IngestResult | ReturnType<typeof errorBody>;
 
 /** 1-100 events; each answers in input order, and one bad event does not sink the others. */
-export async function ingestBatch(deps: IngestDeps, raws: unknown[]): Promise<BatchItemResult[]> {
+export async function ingestBatch(deps: EventIntakeDeps, raws: unknown[]): Promise<BatchItemResult[]> {
   const now = deps.clock.now();
   const validated = raws.map((raw, i) => {
     try {

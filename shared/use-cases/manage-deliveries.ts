@@ -1,5 +1,8 @@
 import { InvalidStateError, NotFoundError } from "../domain/errors.js";
-import { attemptLog, attemptView, deliveryView, OPEN_STATUSES, type DeliveryMessage, type DeliveryStatus } from "../domain/delivery.js";
+import { attemptLog } from "../domain/attempt-record.js";
+import { OPEN_STATUSES, type DeliveryStatus } from "../domain/delivery.js";
+import { deliveryMessage } from "../domain/delivery-message.js";
+import { attemptView, deliveryView } from "../domain/delivery-views.js";
 import type { EventName } from "../domain/events.js";
 import type { Principal } from "../domain/keys.js";
 import type { Deps } from "./deps.js";
@@ -53,19 +56,10 @@ export async function redeliver(
     { newLadder: { after: delivery } },
   );
   if (!started) throw new InvalidStateError("The delivery changed state; fetch it and try again.");
-  const message: DeliveryMessage = {
-    v: 1,
-    deliveryId,
-    webhookId,
-    virtualNumber: delivery.virtualNumber,
-    eventId: delivery.eventId,
-    event: delivery.event,
-    payload: delivery.payload,
-    createdAt: delivery.createdAt,
-    generation: started.generation,
-    rung: 1,
-    attempt: started.attemptCount + 1,
-  };
+  const message = deliveryMessage(
+    { deliveryId, webhookId, virtualNumber: delivery.virtualNumber, eventId: delivery.eventId, event: delivery.event, payload: delivery.payload, createdAt: delivery.createdAt },
+    { generation: started.generation, rung: 1, attempt: started.attemptCount + 1 },
+  );
   try {
     await deps.queue.send([message]);
   } catch (error) {

@@ -1,4 +1,3 @@
-import { storedAttempt } from "../domain/delivery.js";
 import { NotFoundError, ValidationError } from "../domain/errors.js";
 import { INCLUDE_GROUPS, sampleEvent, type EventName } from "../domain/events.js";
 import { newDeliveryId, newEventId, newWebhookId, newWebhookSecret } from "../domain/ids.js";
@@ -131,11 +130,8 @@ export async function testWebhook(
   const now = deps.clock.now();
   const deliveryId = newDeliveryId(now.getTime());
   const payload = sampleEvent(input.event, number, now);
-  const { ok, attempt } = await sendAttempt(deps, webhook, { deliveryId, event: input.event, payload, attempt: 1, rung: 1 });
-  const recorded = storedAttempt(
-    { ...attempt, generation: 0, rung: 1, nextAttemptAt: null },
-    { deliveryId, event: input.event, payload, include: webhook.include },
-  );
+  const { ok, record } = await sendAttempt(deps, webhook, { deliveryId, event: input.event, payload, generation: 0, rung: 1 });
+  const recorded = { ...record, nextAttemptAt: null };
   // As in the worker: a success lives inside the delivery (one write); a failure is its own log item.
   if (!ok) await deps.log.putAttempt(webhookId, deliveryId, recorded);
   await deps.log.recordOutcome(

@@ -1,67 +1,65 @@
 import { deliveredBody, type EventName, type EventPayload } from "../domain/events.js";
-import { RESPONSE_BODY_LIMIT, type Attempt } from "../domain/delivery.js";
-import { signDelivery, type SignedHeaders } from "../domain/signing.js";
+import { RESPONSE_BODY_LIMIT } from "../domain/delivery.js";
+import { loggedResponseHeaders, requestHeaders, type AttemptRecord, type KeptHeaders } from "../domain/attempt-record.js";
+import { signDelivery } from "../domain/signing.js";
 import { liveSecrets, type Webhook } from "../domain/webhook.js";
 import type { Deps } from "./deps.js";
 
+/** Which attempt to make: the delivery's payload, on `rung` of ladder `generation`. */
 export interface AttemptInput {
   deliveryId: string;
   event: EventName;
   payload: EventPayload;
-  /** Counts every attempt of the delivery (the log's number). */
-  attempt: number;
+  generation: number;
   /** Position on the current ladder: what X-LimePhone-Attempt shows (1-5). */
   rung: number;
 }
 
-const REDACTED_AUTHORIZATION = "Bearer ***";
-
-/**
- * The request headers, in one object built in place (no spreads: this runs for every
- * attempt), authorization third when the webhook has a token.
- */
-function requestHeaders(userAgent: string, authorization: string | null, signed: SignedHeaders, input: AttemptInput): Record<string, string> {
-  const headers: Record<string, string> = { "content-type": "application/json", "user-agent": userAgent };
-  if (authorization !== null) headers.authorization = authorization;
-  headers["x-limephone-signature"] = signed["x-limephone-signature"];
-  headers["webhook-id"] = signed["webhook-id"];
-  headers["webhook-timestamp"] = signed["webhook-timestamp"];
-  headers["webhook-signature"] = signed["webhook-signature"];
-  headers["x-limephone-event"] = input.event;
-  headers["x-limephone-delivery"] = input.deliveryId;
-  headers["x-limephone-attempt"] = String(input.rung);
-  return headers;
+/** The attempt made: its record (the retry time is the caller's to add) and whether the receiver took it. */
+export interface SentAttempt {
+  ok: boolean;
+  record: Omit<AttemptRecord, "nextAttemptAt">;
 }
 
 /**
- * One attempt: build the body the webhook's `include` allows, sign it with the live
- * secrets, POST it. The only place a webhook is signed and sent — real traffic and
- * `test` both come through here. Never throws for the receiver's faults.
+ * One attempt, in Svix's shape: prepare the request once (the body the webhook's `include`
+ * allows, signed with the live secrets, the headers from the one header table), POST it,
+ * and turn the one typed outcome into the attempt's record. The only place a webhook is
+ * signed and sent — real traffic and `test` both come through here. Never throws for the
+ * receiver's faults.
  */
-export async function sendAttempt(
-  deps: Pick<Deps, "sender" | "clock" | "userAgent">,
-  webhook: Webhook,
-  input: AttemptInput,
-): Promise<{ ok: boolean; attempt: Omit<Attempt, "nextAttemptAt" | "generation" | "rung"> }> {
+export async function sendAttempt(deps: Pick<Deps, "sender" | "clock" | "userAgent">, webhook: Webhook, input: AttemptInput): Promise<SentAttempt> {
   const started = deps.clock.now();
+  const timestampS = Math.floor(started.getTime() / 1000);
   const body = JSON.stringify(deliveredBody(input.payload, webhook.include));
-  const signed = signDelivery(liveSecrets(webhook, started), input.deliveryId, Math.floor(started.getTime() / 1000), body);
+  const signed = signDelivery(liveSecrets(webhook, started), input.deliveryId, timestampS, body);
+  const kept: KeptHeaders = {
+    userAgent: deps.userAgent,
+    xLimephoneSignature: signed["x-limephone-signature"],
+    webhookSignature: signed["webhook-signature"],
+  };
   const token = webhook.authToken;
-  const headers = requestHeaders(deps.userAgent, token === null ? null : `Bearer ${token}`, signed, input);
+  const headers = requestHeaders({
+    ...kept,
+    deliveryId: input.deliveryId,
+    event: input.event,
+    rung: input.rung,
+    timestampS,
+    authorization: token === null ? null : `Bearer ${token}`,
+  });
   const outcome = await deps.sender.send({ url: webhook.url, headers, body });
-  // The log never shows the token; only then is a second copy made.
-  const shownHeaders = token === null ? headers : requestHeaders(deps.userAgent, REDACTED_AUTHORIZATION, signed, input);
   return {
     ok: outcome.ok,
-    attempt: {
-      attempt: input.attempt,
+    record: {
+      generation: input.generation,
+      rung: input.rung,
       startedAt: started.toISOString(),
       durationMs: outcome.durationMs,
-      request: { url: webhook.url, headers: shownHeaders, body },
+      request: { url: webhook.url, include: [...webhook.include], bearer: token !== null, kept },
       response:
         outcome.status === null
           ? null
-          : { status: outcome.status, headers: outcome.headers ?? {}, body: (outcome.body ?? "").slice(0, RESPONSE_BODY_LIMIT) },
+          : { status: outcome.status, headers: loggedResponseHeaders(outcome.headers ?? {}), body: (outcome.body ?? "").slice(0, RESPONSE_BODY_LIMIT) },
       error: outcome.ok ? null : outcome.error,
     },
   };

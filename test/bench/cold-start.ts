@@ -54,6 +54,8 @@ export interface BundleReport {
   importMs: number;
   /** The same with the function's NODE_OPTIONS, when the stack sets any (--enable-source-maps reads the .map at load). */
   importMsWithSourceMaps: number | null;
+  /** The same with active tracing on (AWS_XRAY_DAEMON_ADDRESS set, as Lambda sets it): the tracer loads just after init. */
+  importMsTraced: number | null;
   samplesMs: number[];
 }
 
@@ -206,6 +208,7 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
     const nodeOptions = settings.functions.api.nodeOptions;
     const env = lambdaEnv(dir, null);
     const envWithMaps = lambdaEnv(dir, nodeOptions);
+    const envTraced = { ...env, AWS_XRAY_DAEMON_ADDRESS: "127.0.0.1:2000", AWS_XRAY_CONTEXT_MISSING: "IGNORE_ERROR" };
     progress(`cold start: timing imports, ${runs} runs each (NODE_OPTIONS of the functions: ${nodeOptions ?? "none"})`);
     // One untimed pass warms the page cache for every file.
     timeNode(["-e", "0"], env);
@@ -226,6 +229,7 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
         if (i >= variantRuns) continue;
         if (nodeOptions) add(`${name}:cdk+maps`, timeNode(importArgs(files[name].cdk), envWithMaps));
         add(`${name}:external`, timeNode(importArgs(files[name].external), env));
+        add(`${name}:cdk+traced`, timeNode(importArgs(files[name].cdk), envTraced));
       }
     }
     const baselineMs = median(baseline);
@@ -237,6 +241,7 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
       packages,
       importMs: over(`${fn}:${key}`),
       importMsWithSourceMaps: key === "cdk" && nodeOptions ? over(`${fn}:cdk+maps`) : null,
+      importMsTraced: key === "cdk" ? over(`${fn}:cdk+traced`) : null,
       samplesMs: samples[`${fn}:${key}`]!,
     });
 

@@ -341,6 +341,8 @@ export async function benchCost(
     });
     const { key } = await createApiKey(deps, { system: true, scopes: ["events:write"] });
     const context = { awsRequestId: "bench", functionName: "bench" } as never;
+    // As on Lambda, so the handlers print their metrics as EMF and those bytes are counted.
+    process.env.AWS_LAMBDA_FUNCTION_NAME ??= "bench";
 
     let seq = 0;
     const event = () => ({ ...benchEvent(number), event_id: `cost-${Date.now().toString(36)}-${++seq}` });

@@ -1,9 +1,11 @@
-import type { Delivery, DeliveryMessage, StoredAttempt } from "../../shared/domain/delivery.js";
+import type { AttemptRecord } from "../../shared/domain/attempt-record.js";
+import type { Delivery } from "../../shared/domain/delivery.js";
+import { deliveryMessage, type DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { EventPayload } from "../../shared/domain/events.js";
 import { newWebhookSecret } from "../../shared/domain/ids.js";
 import { INCLUDE_GROUPS } from "../../shared/domain/events.js";
 import type { Webhook } from "../../shared/domain/webhook.js";
-import type { Clock, DeliveryLog, DeliveryQueue, IngestResult, NumberRecord, RetryScheduler, StoredWebhook, Subscription, WebhookStore } from "../../shared/ports/index.js";
+import type { Clock, DeliveryLog, EventClaims, DeliveryQueue, IngestResult, NumberRecord, RetryScheduler, StoredWebhook, Subscription, WebhookStore } from "../../shared/ports/index.js";
 
 /*
  * In-memory ports for the use-case benchmarks: the same contracts as the DynamoDB, SQS and
@@ -66,19 +68,18 @@ let sequence = 0;
  */
 export function firstAttemptMessage(webhook: Webhook, payload: EventPayload): DeliveryMessage {
   const now = Date.now();
-  return {
-    v: 1,
-    deliveryId: `dlv_BENCH${String(++sequence).padStart(21, "0")}`,
-    webhookId: webhook.id,
-    virtualNumber: webhook.virtualNumber,
-    eventId: `evt_bench_${now}`,
-    event: payload.event,
-    payload,
-    createdAt: new Date(now).toISOString(),
-    generation: 0,
-    rung: 1,
-    attempt: 1,
-  };
+  return deliveryMessage(
+    {
+      deliveryId: `dlv_BENCH${String(++sequence).padStart(21, "0")}`,
+      webhookId: webhook.id,
+      virtualNumber: webhook.virtualNumber,
+      eventId: `evt_bench_${now}`,
+      event: payload.event,
+      payload,
+      createdAt: new Date(now).toISOString(),
+    },
+    { generation: 0, rung: 1, attempt: 1 },
+  );
 }
 
 /** The bench's webhooks, each on a number its account holds at generation 0 (read paths only). */
@@ -108,14 +109,9 @@ export function memoryWebhookStore(webhooks: Webhook[]): WebhookStore {
   };
 }
 
-export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, StoredAttempt>; deliveries: Map<string, Delivery>; claims: Map<string, IngestResult> } {
-  const attempts = new Map<string, StoredAttempt>();
-  const deliveries = new Map<string, Delivery>();
+export function memoryEventClaims(): EventClaims & { claims: Map<string, IngestResult> } {
   const claims = new Map<string, IngestResult>();
-  const open = (d: Delivery) => d.status === "pending" || d.status === "retrying";
   return {
-    attempts,
-    deliveries,
     claims,
     async claimEvent(eventId, result) {
       const first = claims.get(eventId);
@@ -126,6 +122,16 @@ export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, Store
     async findEvent(eventId) {
       return claims.get(eventId) ?? null;
     },
+  };
+}
+
+export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, AttemptRecord>; deliveries: Map<string, Delivery> } {
+  const attempts = new Map<string, AttemptRecord>();
+  const deliveries = new Map<string, Delivery>();
+  const open = (d: Delivery) => d.status === "pending" || d.status === "retrying";
+  return {
+    attempts,
+    deliveries,
     async putAttempt(_webhookId, deliveryId, attempt) {
       const key = `${deliveryId}#${attempt.generation}#${attempt.rung}`;
       const existing = attempts.get(key);

@@ -93,6 +93,7 @@ function coldStartRows(row: Rows, coldStart: ColdStartResult) {
     row(cs, "  AWS SDK inside; largest parts", `${f.cdk.awsSdkInside ? "yes" : "no"}; ${f.cdk.packages.slice(0, 3).map((p) => `${p.name} ${fmt(p.bytes / 1024)}K`).join(", ")}`);
     row(cs, `  import overhead (median of ${coldStart.runs}, minus node -e 0)`, `${f.cdk.importMs.toFixed(1)} ms`, `≤ ${BUDGETS.importOverheadMs} ms`, f.cdk.importMs <= BUDGETS.importOverheadMs);
     if (f.cdk.importMsWithSourceMaps !== null) row(cs, `  same with the function's NODE_OPTIONS (${coldStart.nodeOptions})`, `${f.cdk.importMsWithSourceMaps.toFixed(1)} ms`);
+    if (f.cdk.importMsTraced !== null) row(cs, `  same with active tracing on (median of ${coldStart.variantRuns}; AWS_XRAY_DAEMON_ADDRESS set)`, `${f.cdk.importMsTraced.toFixed(1)} ms`);
     row(cs, `  @aws-sdk/* external (median of ${coldStart.variantRuns}): bundle / import overhead`, `${fmt(f.sdkExternal.bytes / 1024)} KiB / ${f.sdkExternal.importMs.toFixed(1)} ms`);
   }
   row(cs, "baseline node -e 0 (median)", `${coldStart.baselineMs.toFixed(1)} ms`);

@@ -10,6 +10,7 @@ import {
   benchWebhook,
   firstAttemptMessage,
   memoryDeliveryLog,
+  memoryEventClaims,
   memoryQueue,
   memoryScheduler,
   memoryWebhookStore,
@@ -177,7 +178,7 @@ export interface IngestBenchResult {
 export async function benchIngestUseCase(options: { durationMs: number }): Promise<IngestBenchResult> {
   const hooks = [1, 2, 3].map((i) => benchWebhook("http://127.0.0.1:9/hook", `wh_bench000${i}`));
   const queue = memoryQueue();
-  const deps = { webhooks: memoryWebhookStore(hooks), log: memoryDeliveryLog(), queue, clock: systemClock };
+  const deps = { webhooks: memoryWebhookStore(hooks), claims: memoryEventClaims(), queue, clock: systemClock };
   let seq = 0;
   // The backend's own event_id, as a retrying sender sends it: each one is claimed.
   const raw = () => ({ ...benchEvent(), event_id: `evt-bench-${++seq}` });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe } from "vitest";
 import type { RuntimeProcess } from "../support/local-runtime.js";
 import {
   EVENT_NAMES,
@@ -14,7 +14,7 @@ import {
   failFirst,
   numberWithWebhook,
   plainSignature,
-  receiverPool,
+  itWithReceivers as it,
   requestsLaterThan,
   sampleEvents,
   startE2eRuntime,
@@ -39,7 +39,6 @@ let runtime: RuntimeProcess;
 let system: Client;
 let acme: Client;
 const ACME = uniqueAccount("acme");
-const receivers = receiverPool();
 
 beforeAll(async () => {
   runtime = await startE2eRuntime();
@@ -50,14 +49,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await disposeRuntime(runtime);
-  await receivers.closeAll();
 });
 
 /** A number of ACME's with one webhook to `url`, subscribed to every event unless told otherwise. */
 const setUp = (url: string, webhook: Record<string, unknown> = {}) => numberWithWebhook(system, acme, ACME, { url, ...webhook });
 
 describe.concurrent("retries, failures and redelivery", () => {
-  it("fails a delivery to a receiver that is gone after five connection_error attempts", async ({ expect }) => {
+  it("fails a delivery to a receiver that is gone after five connection_error attempts", async ({ expect, receivers }) => {
     // Arrange
     const gone = await receivers.start(answerOk);
     await gone.close();
@@ -77,7 +75,7 @@ describe.concurrent("retries, failures and redelivery", () => {
   });
 
 
-  it("marks a delivery failed after exactly five attempts to a receiver that always answers 503", async ({ expect }) => {
+  it("marks a delivery failed after exactly five attempts to a receiver that always answers 503", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerStatus(503));
     const { number, webhook } = await setUp(receiver.url);
@@ -98,7 +96,7 @@ describe.concurrent("retries, failures and redelivery", () => {
   });
 
 
-  it("redelivers a failed delivery on a fresh ladder with the same webhook-id while attempt_count keeps counting", async ({ expect }) => {
+  it("redelivers a failed delivery on a fresh ladder with the same webhook-id while attempt_count keeps counting", async ({ expect, receivers }) => {
     // Arrange: five failures exhaust the ladder; the receiver is healthy after that.
     const receiver = await receivers.start(failFirst(5, 500));
     const { number, webhook } = await setUp(receiver.url);
@@ -126,7 +124,7 @@ describe.concurrent("retries, failures and redelivery", () => {
     expect(receiver.requests).toHaveLength(6);
   });
 
-  it("logs an attempt whose receiver answers after 2 s as a timeout and retries it", async ({ expect }) => {
+  it("logs an attempt whose receiver answers after 2 s as a timeout and retries it", async ({ expect, receivers }) => {
     // Arrange
     const slowThenFast = await receivers.start((req, res, index) => (index === 0 ? answerAfter(2000)(req, res, index) : answerOk(req, res, index)));
     const { number, webhook } = await setUp(slowThenFast.url);
@@ -146,7 +144,7 @@ describe.concurrent("retries, failures and redelivery", () => {
   });
 
 
-  it("does not follow a redirect and logs it as an http_status failure", async ({ expect }) => {
+  it("does not follow a redirect and logs it as an http_status failure", async ({ expect, receivers }) => {
     // Arrange
     const target = await receivers.start(answerOk);
     const redirecting = await receivers.start((_req, res) => {
@@ -169,7 +167,7 @@ describe.concurrent("retries, failures and redelivery", () => {
     expect(target.requests).toHaveLength(0);
   });
 
-  it("retries a 500 on the ladder and succeeds on the second attempt with the same webhook-id", async ({ expect }) => {
+  it("retries a 500 on the ladder and succeeds on the second attempt with the same webhook-id", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(failFirst(1, 500));
     const { number, webhook } = await setUp(receiver.url);
@@ -201,7 +199,7 @@ describe.concurrent("retries, failures and redelivery", () => {
   });
 
 
-  it("cancels the pending retries of a webhook disabled mid-ladder", async ({ expect }) => {
+  it("cancels the pending retries of a webhook disabled mid-ladder", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerStatus(500));
     const { number, webhook } = await setUp(receiver.url);
@@ -222,7 +220,7 @@ describe.concurrent("retries, failures and redelivery", () => {
     expect(later).toEqual([]);
   });
 
-  it("redelivers a canceled delivery once its webhook is enabled again", async ({ expect }) => {
+  it("redelivers a canceled delivery once its webhook is enabled again", async ({ expect, receivers }) => {
     // Arrange: attempts fail until the redeliver; the webhook is disabled mid-ladder (canceling
     // the delivery) and enabled again.
     let healthy = false;
@@ -236,9 +234,16 @@ describe.concurrent("retries, failures and redelivery", () => {
     const canceled = (await acme.get(deliveryPath(number, webhook.id, deliveryId))).json;
     // A retry that had already left the schedule when the webhook was disabled is skipped by the
     // worker; let it drain before enabling again (racing it is the service bug pinned in
-    // restart-throttling-race.test.ts).
+    // restart-throttling-race.test.ts). Polled: the worker's line about that retry ends the
+    // wait; without one by its due time (to the second) plus 3 s, its schedule was deleted.
     const lastDue = Math.max(...canceled.attempts.map((a: any) => Date.parse(a.next_attempt_at ?? "1970-01-01T00:00:00Z")));
-    await new Promise((r) => setTimeout(r, Math.max(0, Math.ceil(lastDue / 1000) * 1000 + 3000 - Date.now())));
+    const drainedBy = Math.ceil(lastDue / 1000) * 1000 + 3000;
+    const retryLine = (line: string) => line.includes(deliveryId) && line.includes(`"attempt":${canceled.attempt_count + 1}`) && /stale message skipped|delivery canceled/.test(line);
+    await eventually(
+      () => runtime.logs.some(retryLine) || Date.now() >= drainedBy,
+      (done) => done,
+      { timeoutMs: Math.max(0, drainedBy - Date.now()) + 1000, intervalMs: 50, what: "the canceled ladder's last retry to drain" },
+    );
     await acme.patch(webhookPath(number, webhook.id), { enabled: true });
     healthy = true;
     const before = receiver.requests.length;
@@ -257,7 +262,7 @@ describe.concurrent("retries, failures and redelivery", () => {
     expect(receiver.requests).toHaveLength(before + 1);
   });
 
-  it("cancels the pending retries of a deleted webhook", async ({ expect }) => {
+  it("cancels the pending retries of a deleted webhook", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerStatus(500));
     const { number, webhook } = await setUp(receiver.url);
@@ -274,7 +279,7 @@ describe.concurrent("retries, failures and redelivery", () => {
     expect(later).toEqual([]);
   });
 
-  it("makes each retry with the webhook's configuration as it is at that moment", async ({ expect }) => {
+  it("makes each retry with the webhook's configuration as it is at that moment", async ({ expect, receivers }) => {
     // Arrange: the first URL fails; the webhook is then pointed elsewhere, given a token and fewer groups.
     const failing = await receivers.start(answerStatus(500));
     const healthy = await receivers.start(answerOk);
@@ -305,7 +310,7 @@ describe.concurrent("retries, failures and redelivery", () => {
 });
 
 describe.concurrent("delivering events", () => {
-  it("delivers each of the seven events signed so that both a plain HMAC and the standardwebhooks library verify it", async ({ expect }) => {
+  it("delivers each of the seven events signed so that both a plain HMAC and the standardwebhooks library verify it", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(`${receiver.url}/hooks/limephone?source=e2e`);
@@ -346,7 +351,7 @@ describe.concurrent("delivering events", () => {
     expect(missedOnly.requests.map((r) => r.headers["x-limephone-event"])).toEqual(["missed_call"]);
   });
 
-  it("removes the customer, metadata and message_content groups a webhook does not include", async ({ expect }) => {
+  it("removes the customer, metadata and message_content groups a webhook does not include", async ({ expect, receivers }) => {
     // Arrange
     const everything = await receivers.start(answerOk);
     const customerOnly = await receivers.start(answerOk);
@@ -381,7 +386,7 @@ describe.concurrent("delivering events", () => {
     expect(verifyStandard(created[0]!.json.secret, customerOnly.requests[0]!)).toEqual({ ...rest, customer });
   });
 
-  it("sends the auth_token as a Bearer header and shows it as Bearer *** in the attempt log", async ({ expect }) => {
+  it("sends the auth_token as a Bearer header and shows it as Bearer *** in the attempt log", async ({ expect, receivers }) => {
     // Arrange
     const token = "tok_e2e-Very.Secret~value";
     // Any 2xx is a success; this receiver answers 204.
@@ -407,7 +412,7 @@ describe.concurrent("delivering events", () => {
 });
 
 describe.concurrent("webhook actions", () => {
-  it("test sends one sample event, answers succeeded and logs it with test: true", async ({ expect }) => {
+  it("test sends one sample event, answers succeeded and logs it with test: true", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(receiver.url);
@@ -430,7 +435,7 @@ describe.concurrent("webhook actions", () => {
     expect(delivery.json).toMatchObject({ test: true, status: "succeeded", attempts: [{ attempt: 1, error: null, response: { status: 200 } }] });
   });
 
-  it("test against a failing receiver answers failed with the status it got and makes no retry", async ({ expect }) => {
+  it("test against a failing receiver answers failed with the status it got and makes no retry", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerStatus(500, "boom"));
     const { number, webhook } = await setUp(receiver.url);
@@ -450,7 +455,7 @@ describe.concurrent("webhook actions", () => {
     expect(later).toEqual([]);
   });
 
-  it("test works on a disabled webhook, which gets no real deliveries", async ({ expect }) => {
+  it("test works on a disabled webhook, which gets no real deliveries", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(receiver.url, { enabled: false });
@@ -466,7 +471,7 @@ describe.concurrent("webhook actions", () => {
     expect(receiver.requests.map((r) => r.headers["x-limephone-event"])).toEqual(["call_status_update"]);
   });
 
-  it("after rotate-secret signs webhook-signature with both secrets and keeps X-LimePhone-Signature on the old one during the overlap", async ({ expect }) => {
+  it("after rotate-secret signs webhook-signature with both secrets and keeps X-LimePhone-Signature on the old one during the overlap", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(receiver.url);
@@ -495,7 +500,7 @@ describe.concurrent("webhook actions", () => {
   });
 
 
-  it("counts a 2xx whose headers come in time as a success even when its body trickles in slowly", async ({ expect }) => {
+  it("counts a 2xx whose headers come in time as a success even when its body trickles in slowly", async ({ expect, receivers }) => {
     // Arrange: the headers come at once, the body's end only after 3 s (the timeout is 1 s).
     const receiver = await receivers.start((_req, res) => {
       res.writeHead(200, { "content-type": "text/plain" });
@@ -512,7 +517,7 @@ describe.concurrent("webhook actions", () => {
     expect(result.json.duration_ms).toBeLessThan(1000);
   });
 
-  it("keeps the first 4 KiB of a receiver's answer in the attempt log", async ({ expect }) => {
+  it("keeps the first 4 KiB of a receiver's answer in the attempt log", async ({ expect, receivers }) => {
     // Arrange
     const longAnswer = "0123456789abcdef".repeat(1024);
     const receiver = await receivers.start((_req, res) => {
@@ -535,7 +540,7 @@ describe.concurrent("webhook actions", () => {
 });
 
 describe.concurrent("events in", () => {
-  it("answers a repeated event_id with the first result and delivers the event once", async ({ expect }) => {
+  it("answers a repeated event_id with the first result and delivers the event once", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(receiver.url);
@@ -559,7 +564,7 @@ describe.concurrent("events in", () => {
     expect(receiver.requests.map((r) => r.headers["x-limephone-event"]).sort()).toEqual(["incoming_call", "missed_call"]);
   });
 
-  it("answers the same event_id posted twice at once with one result and one delivery (one webhook-id)", async ({ expect }) => {
+  it("answers the same event_id posted twice at once with one result and one delivery (one webhook-id)", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(receiver.url);
@@ -594,7 +599,7 @@ describe.concurrent("events in", () => {
     expect(answer.json).toEqual({ event_id: expect.stringMatching(/^\S{1,128}$/), deliveries: 0 });
   });
 
-  it("accepts a batch with one bad event, answering its error in place and delivering the others", async ({ expect }) => {
+  it("accepts a batch with one bad event, answering its error in place and delivering the others", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number } = await setUp(receiver.url);
@@ -616,7 +621,7 @@ describe.concurrent("events in", () => {
     expect(receiver.requests.map((r) => r.headers["x-limephone-event"]).sort()).toEqual(["incoming_call", "sms_received"]);
   });
 
-  it("answers a batch holding one event_id twice with the same result for both and delivers it once", async ({ expect }) => {
+  it("answers a batch holding one event_id twice with the same result for both and delivers it once", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(receiver.url);
@@ -639,7 +644,7 @@ describe.concurrent("events in", () => {
     expect(receiver.requests.filter((r) => r.headers["x-limephone-event"] === "incoming_call")).toHaveLength(1);
   });
 
-  it("lists a webhook's deliveries newest first, filtered by status and event, in cursor pages", async ({ expect }) => {
+  it("lists a webhook's deliveries newest first, filtered by status and event, in cursor pages", async ({ expect, receivers }) => {
     // Arrange: three real deliveries that succeed, one at a time so they are strictly ordered,
     // then a test of missed_call that the receiver fails.
     const receiver = await receivers.start((req, res, index) =>

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { admin, type RuntimeProcess } from "../support/local-runtime.js";
 import {
   accountKey,
@@ -13,7 +13,8 @@ import {
   listKeys,
   numberPath,
   numberWithWebhook,
-  receiverPool,
+  itWithReceivers as it,
+  type ReceiverPool,
   requestsLaterThan,
   sampleEvents,
   startE2eRuntime,
@@ -40,7 +41,6 @@ let acmeReader: Client;
 let globex: Client;
 const ACME = uniqueAccount("acme");
 const GLOBEX = uniqueAccount("globex");
-const receivers = receiverPool();
 
 beforeAll(async () => {
   runtime = await startE2eRuntime();
@@ -60,7 +60,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await disposeRuntime(runtime);
-  await receivers.closeAll();
 });
 
 const acmeNumberWithWebhook = (url: string, webhook: Record<string, unknown> = {}) => numberWithWebhook(system, acme, ACME, { url, ...webhook });
@@ -73,7 +72,7 @@ async function acmeNumber(): Promise<string> {
 }
 
 /** A delivery that has succeeded once, and the pieces around it. */
-async function succeededDelivery(behaviour = answerOk) {
+async function succeededDelivery(receivers: ReceiverPool, behaviour = answerOk) {
   const receiver = await receivers.start(behaviour);
   const { number, webhook } = await acmeNumberWithWebhook(receiver.url);
   await system.post("/v1/events", sampleEvents(number).incoming_call);
@@ -191,9 +190,9 @@ describe.concurrent("keys and health", () => {
 });
 
 describe.concurrent("tenancy", () => {
-  it("answers 404 to another account's key for the number, its webhook, its deliveries and every action on them", async ({ expect }) => {
+  it("answers 404 to another account's key for the number, its webhook, its deliveries and every action on them", async ({ expect, receivers }) => {
     // Arrange
-    const { receiver, number, webhook, deliveryId } = await succeededDelivery();
+    const { receiver, number, webhook, deliveryId } = await succeededDelivery(receivers);
     const wh = webhookPath(number, webhook.id);
     const dl = deliveryPath(number, webhook.id, deliveryId);
 
@@ -249,7 +248,7 @@ describe.concurrent("tenancy", () => {
 });
 
 describe.concurrent("numbers", () => {
-  it("reassigning a number to another account deletes the old account's webhooks on it", async ({ expect }) => {
+  it("reassigning a number to another account deletes the old account's webhooks on it", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await acmeNumberWithWebhook(receiver.url);
@@ -283,7 +282,7 @@ describe.concurrent("numbers", () => {
     expect(list.json.items.map((w: any) => w.id)).toEqual([webhook.id]);
   });
 
-  it("deleting a number answers 204, deletes its webhooks and cancels their pending retries", async ({ expect }) => {
+  it("deleting a number answers 204, deletes its webhooks and cancels their pending retries", async ({ expect, receivers }) => {
     // Arrange: the receiver fails, so the delivery waits on the ladder.
     const receiver = await receivers.start(answerStatus(500));
     const { number, webhook } = await acmeNumberWithWebhook(receiver.url);
@@ -634,7 +633,7 @@ describe.concurrent("request errors", () => {
 
 describe.concurrent("events in", () => {
   // Here rather than with the delivery tests: 100 deliveries at once keep the workers busy for a moment.
-  it("accepts a batch of 100 events, the most one batch may hold, and delivers every one", async ({ expect }) => {
+  it("accepts a batch of 100 events, the most one batch may hold, and delivers every one", async ({ expect, receivers }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number } = await acmeNumberWithWebhook(receiver.url, { events: ["call_status_update"] });
@@ -655,9 +654,9 @@ describe.concurrent("events in", () => {
 });
 
 describe.concurrent("redeliver state", () => {
-  it("answers 409 invalid_state to a redeliver on a disabled webhook", async ({ expect }) => {
+  it("answers 409 invalid_state to a redeliver on a disabled webhook", async ({ expect, receivers }) => {
     // Arrange
-    const { receiver, number, webhook, deliveryId } = await succeededDelivery();
+    const { receiver, number, webhook, deliveryId } = await succeededDelivery(receivers);
     await acme.patch(webhookPath(number, webhook.id), { enabled: false });
 
     // Act
@@ -669,7 +668,7 @@ describe.concurrent("redeliver state", () => {
     expect(receiver.requests).toHaveLength(1);
   });
 
-  it("answers 409 invalid_state to a redeliver while the delivery is retrying", async ({ expect }) => {
+  it("answers 409 invalid_state to a redeliver while the delivery is retrying", async ({ expect, receivers }) => {
     // Arrange: every attempt fails, so the delivery stays retrying for several seconds.
     const receiver = await receivers.start(answerStatus(503));
     const { number, webhook } = await acmeNumberWithWebhook(receiver.url);
@@ -687,10 +686,10 @@ describe.concurrent("redeliver state", () => {
     expect(answer.json).toEqual(errorWith("invalid_state"));
   });
 
-  it("answers 409 invalid_state to a second redeliver while the first is still open", async ({ expect }) => {
+  it("answers 409 invalid_state to a second redeliver while the first is still open", async ({ expect, receivers }) => {
     // Arrange: the redelivered attempt is not answered within the 1 s timeout, so the delivery
     // stays pending, then retrying, for at least 2 s; the attempt after that succeeds.
-    const { receiver, number, webhook, deliveryId } = await succeededDelivery((req, res, index) =>
+    const { receiver, number, webhook, deliveryId } = await succeededDelivery(receivers, (req, res, index) =>
       index === 1 ? answerAfter(3000)(req, res, index) : answerOk(req, res, index),
     );
     const redeliver = `${deliveryPath(number, webhook.id, deliveryId)}/redeliver`;
@@ -708,9 +707,9 @@ describe.concurrent("redeliver state", () => {
     expect(receiver.requests.map((r) => r.headers["x-limephone-attempt"])).toEqual(["1", "1", "2"]);
   });
 
-  it("redelivers a succeeded delivery once more with the webhook's current URL", async ({ expect }) => {
+  it("redelivers a succeeded delivery once more with the webhook's current URL", async ({ expect, receivers }) => {
     // Arrange
-    const { receiver, number, webhook, deliveryId } = await succeededDelivery();
+    const { receiver, number, webhook, deliveryId } = await succeededDelivery(receivers);
     const moved = await receivers.start(answerOk);
     await acme.patch(webhookPath(number, webhook.id), { url: moved.url });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { GetItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { UNLOGGED_RESPONSE_HEADERS, type DeliveryMessage } from "../../shared/domain/delivery.js";
-import type { EventPayload } from "../../shared/domain/events.js";
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { UNLOGGED_RESPONSE_HEADERS } from "../../shared/domain/attempt-record.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import type { HttpRequest, HttpSender, SendOutcome } from "../../shared/ports/index.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
@@ -11,6 +11,7 @@ import { createWebhook, rotateSecret, testWebhook } from "../../shared/use-cases
 import { firstAttemptMessage, testDeps } from "../support/deps.js";
 import { startEmbedded } from "../support/embedded.js";
 import { startReceiver } from "../support/receiver.js";
+import { itemSize, seedCall } from "../support/delivery-items.js";
 
 /*
  * What the delivery log costs in DynamoDB, measured: every command gets
@@ -71,26 +72,6 @@ beforeEach(() => {
 const writes = () => calls.filter((c) => WRITES.has(c.command)).map(({ command, key, units, failed }) => ({ command, key, units, failed }));
 const reads = () => calls.filter((c) => READS.has(c.command)).map(({ command, table, key }) => ({ command, table, key }));
 const writeUnits = () => writes().reduce((sum, c) => sum + c.units, 0);
-
-/** DynamoDB's item size: attribute name bytes plus value bytes (numbers ~ digits/2 + 1). */
-function itemSize(item: Record<string, AttributeValue>): number {
-  return Object.entries(item).reduce((sum, [name, v]) => {
-    const value = v.S !== undefined ? Buffer.byteLength(v.S) : v.N !== undefined ? Math.ceil(v.N.replace(/^-|\./g, "").length / 2) + 1 : 1;
-    return sum + Buffer.byteLength(name) + value;
-  }, 0);
-}
-
-/** The seed's incoming_call, with the short customer and metadata a typical call carries. */
-const seedCall = (number: string): EventPayload => ({
-  event: "incoming_call",
-  call_id: "123456",
-  virtual_number: number,
-  caller_number: "+18887654321",
-  timestamp: "2025-01-30T14:00:00Z",
-  call_status: "ringing",
-  customer: { name: "Ada Lovelace", email: "ada@example.com", crm_id: "crm_000123" },
-  metadata: { campaign: "winter-promo" },
-});
 
 /** Keeps what the worker handed the sender and what came back: the full record an attempt used to store. */
 function recordingSender(inner: HttpSender): HttpSender & { sent: { request: HttpRequest; outcome: SendOutcome }[] } {

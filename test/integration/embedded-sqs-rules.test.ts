@@ -12,7 +12,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { startLocalSqs } from "../../infra/local/sqs-local.js";
 import { createSqsDeliveryQueue } from "../../shared/adapters/aws/sqs-delivery-queue.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 
 /*
  * Issue 13.1: the embedded SQS holds sends to SQS's own rules (characters, 1 MiB per message

@@ -5,7 +5,7 @@ import { createApiHandler } from "../../functions/api/app.js";
 import { createDeliveryHandler } from "../../functions/delivery/app.js";
 import { createIngestHandler } from "../../functions/ingest/app.js";
 import { ROUTES, routeKey } from "../../infra/routes.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import { newDeliveryId } from "../../shared/domain/ids.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import { createApiKey, revokeApiKey } from "../../shared/use-cases/api-keys.js";

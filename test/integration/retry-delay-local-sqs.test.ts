@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startLocalSqs } from "../../infra/local/sqs-local.js";
 import { createSqsDelayRetryScheduler } from "../../shared/adapters/aws/sqs-delay-retry-scheduler.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { RetryScheduler } from "../../shared/ports/index.js";
 
 /*

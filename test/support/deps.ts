@@ -1,4 +1,5 @@
 import { createDynamoDeliveryLog } from "../../shared/adapters/aws/dynamo-delivery-log.js";
+import { createDynamoEventClaims } from "../../shared/adapters/aws/dynamo-event-claims.js";
 import { createDynamoKeyStore } from "../../shared/adapters/aws/dynamo-key-store.js";
 import { createDynamoWebhookStore } from "../../shared/adapters/aws/dynamo-webhook-store.js";
 import { createSqsDeliveryQueue } from "../../shared/adapters/aws/sqs-delivery-queue.js";
@@ -8,7 +9,8 @@ import { createTargetGuard } from "../../shared/adapters/http/address-guard.js";
 import { loadConfig } from "../../shared/config.js";
 import { parseRetryLadder } from "../../shared/domain/retry-ladder.js";
 import { createLogger } from "../../shared/logger.js";
-import { scheduleSlot, type DeliveryMessage } from "../../shared/domain/delivery.js";
+import { scheduleSlot } from "../../shared/domain/delivery.js";
+import { deliveryMessage, type DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import { newDeliveryId } from "../../shared/domain/ids.js";
 import type { RetryScheduler } from "../../shared/ports/index.js";
 import type { FullDeps } from "../../shared/composition/functions.js";
@@ -26,7 +28,7 @@ export function recordingScheduler(): RetryScheduler & { calls: { message: Deliv
     canceled,
     async schedule(message, at) {
       calls.push({ message, at });
-      const name = `${message.deliveryId}-${scheduleSlot(message.generation ?? 0, message.rung)}`;
+      const name = `${message.deliveryId}-${scheduleSlot(message.generation, message.rung)}`;
       if (!live.has(name)) live.set(name, { message, at });
     },
     async cancel(deliveryId, slot) {
@@ -64,6 +66,7 @@ export function testDeps(
     webhooks: createDynamoWebhookStore(embedded.dynamoClient, embedded.tables.webhooks, cipher),
     keys: createDynamoKeyStore(embedded.dynamoClient, embedded.tables.webhooks),
     log: createDynamoDeliveryLog(embedded.dynamoClient, embedded.tables.deliveries, clock),
+    claims: createDynamoEventClaims(embedded.dynamoClient, embedded.tables.deliveries),
     queue: createSqsDeliveryQueue(embedded.sqsClient, queueUrl),
     scheduler,
     sender: createHttpSender({ timeoutMs: 5000, allowPrivateTargets: true }),
@@ -78,17 +81,8 @@ export function testDeps(
 
 /** The queue message of a delivery's first attempt, as ingest would send it. */
 export function firstAttemptMessage(webhookId: string, eventId: string, payload: DeliveryMessage["payload"]): DeliveryMessage {
-  return {
-    v: 1,
-    deliveryId: newDeliveryId(Date.now()),
-    webhookId,
-    virtualNumber: payload.virtual_number,
-    eventId,
-    event: payload.event,
-    payload,
-    createdAt: new Date().toISOString(),
-    generation: 0,
-    rung: 1,
-    attempt: 1,
-  };
+  return deliveryMessage(
+    { deliveryId: newDeliveryId(Date.now()), webhookId, virtualNumber: payload.virtual_number, eventId, event: payload.event, payload, createdAt: new Date().toISOString() },
+    { generation: 0, rung: 1, attempt: 1 },
+  );
 }

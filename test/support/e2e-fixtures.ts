@@ -1,3 +1,4 @@
+import { test } from "vitest";
 import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -194,18 +195,21 @@ export async function waitForRequest(
 }
 
 /**
- * Proving that nothing more comes takes a wait: this one is bounded (a few rungs of the 1 s
- * ladder). Returns the requests that arrived later than `graceMs` after `since`, so an
- * attempt already in flight at `since` is not counted against the check.
+ * Proving that nothing more comes takes a watch: this one polls until `watchMs` after
+ * `since` (a few rungs of the 1 s ladder) and answers as soon as something does come. Returns
+ * the requests that arrived later than `graceMs` after `since`, so an attempt already in
+ * flight at `since` is not counted against the check.
  */
 export async function requestsLaterThan(receiver: { requests: ReceivedRequest[] }, since: number, graceMs = 1000, watchMs = 4000): Promise<ReceivedRequest[]> {
-  await new Promise((r) => setTimeout(r, Math.max(0, since + watchMs - Date.now())));
-  return receiver.requests.filter((r) => r.at > since + graceMs);
+  const late = () => receiver.requests.filter((r) => r.at > since + graceMs);
+  const deadline = since + watchMs;
+  while (late().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+  return late();
 }
 
 export type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
-/** Receivers started through this pool are closed together at the end of a file. */
+/** Receivers started through this pool are closed together (after each test). */
 export function receiverPool() {
   const open: Receiver[] = [];
   return {
@@ -219,6 +223,21 @@ export function receiverPool() {
     },
   };
 }
+
+export type ReceiverPool = ReturnType<typeof receiverPool>;
+
+/**
+ * `it` with a `receivers` pool of the test's own, closed when that test ends: safe in
+ * describe.concurrent, where a file-wide afterEach would close other tests' receivers.
+ */
+export const itWithReceivers = test.extend<{ receivers: ReceiverPool }>({
+  // The empty pattern is how vitest sees that this fixture uses no other fixture.
+  receivers: async ({}, use) => {
+    const pool = receiverPool();
+    await use(pool);
+    await pool.closeAll();
+  },
+});
 
 /** Answers 200 "ok". */
 export const answerOk: Behaviour = (_req, res) => {

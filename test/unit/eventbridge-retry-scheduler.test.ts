@@ -14,7 +14,7 @@ import {
   createEventBridgeRetryScheduler,
   retryScheduleName,
 } from "../../shared/adapters/aws/eventbridge-retry-scheduler.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 
 const GROUP = "vnw-prod-retries";
 const QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:DeliveryQueue";

@@ -4,7 +4,7 @@ import { CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { createEventBridgeRetryScheduler } from "../../shared/adapters/aws/eventbridge-retry-scheduler.js";
 import { ceilToMinute, createSqsDelayRetryScheduler, queueDelaySeconds, SQS_MAX_DELAY_S } from "../../shared/adapters/aws/sqs-delay-retry-scheduler.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery.js";
+import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import { nextAttemptAt, parseRetryLadder } from "../../shared/domain/retry-ladder.js";
 
 const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/DeliveryQueue";

@@ -29,8 +29,12 @@ export interface RouteRequest {
 export interface Route {
   /** null: no key needed (health, and the 404 for unknown routes). */
   scope: Scope | null;
-  /** Whether the route reads a JSON body. */
-  body: "none" | "optional" | "required";
+  /**
+   * "json": a body, when there is one, must be JSON and reaches the route parsed (an absent
+   * body reaches it as undefined; the route's schema says whether that will do). "none": the
+   * route reads no body; one that is sent is only held to MAX_BODY_BYTES.
+   */
+  body: "none" | "json";
   run(request: RouteRequest): Promise<ApiResult>;
 }
 

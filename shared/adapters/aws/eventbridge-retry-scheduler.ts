@@ -8,7 +8,8 @@ import type { SchedulerClient } from "@aws-sdk/client-scheduler";
  */
 let sdk: Promise<typeof import("@aws-sdk/client-scheduler")> | undefined;
 const schedulerSdk = () => (sdk ??= import("@aws-sdk/client-scheduler"));
-import { scheduleSlot, type DeliveryMessage } from "../../domain/delivery.js";
+import { scheduleSlot } from "../../domain/delivery.js";
+import type { DeliveryMessage } from "../../domain/delivery-message.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
 import { retryMessageBody } from "./sqs-delay-retry-scheduler.js";
 
@@ -95,7 +96,7 @@ export function createEventBridgeRetryScheduler(options: EventBridgeRetrySchedul
     async schedule(message: DeliveryMessage, at: Date): Promise<void> {
       const { CreateScheduleCommand } = await schedulerSdk();
       const command = new CreateScheduleCommand({
-        Name: retryScheduleName(message.deliveryId, scheduleSlot(message.generation ?? 0, message.rung)),
+        Name: retryScheduleName(message.deliveryId, scheduleSlot(message.generation, message.rung)),
         GroupName: groupName,
         ScheduleExpression: atExpression(dueTime(at, clock.now())),
         ScheduleExpressionTimezone: "UTC",

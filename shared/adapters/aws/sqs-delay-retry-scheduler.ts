@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DeliveryMessage } from "../../domain/delivery.js";
+import type { DeliveryMessage } from "../../domain/delivery-message.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
 import { toSqsJson } from "./sqs-text.js";
 

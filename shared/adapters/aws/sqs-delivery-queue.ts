@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DeliveryMessage } from "../../domain/delivery.js";
+import type { DeliveryMessage } from "../../domain/delivery-message.js";
 import type { DeliveryQueue } from "../../ports/index.js";
 import { SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES, toSqsJson } from "./sqs-text.js";
 

@@ -1,0 +1,16 @@
+/**
+ * The EMF metrics the functions write and the alarms and dashboard read
+ * (infra/constructs/observability.ts): one namespace, one `Function` dimension. The only
+ * place a metric name is spelled.
+ */
+export const SERVICE_METRICS = {
+  namespace: "VirtualNumberWebhooks",
+  delivery: {
+    dimensions: { Function: "delivery" },
+    succeeded: "DeliveriesSucceeded",
+    retried: "DeliveriesRetried",
+    failed: "DeliveriesFailed",
+    latency: "AttemptLatency",
+  },
+  ingest: { dimensions: { Function: "ingest" }, ingested: "EventsIngested", rejected: "EventsRejected", queued: "DeliveriesQueued" },
+} as const;
