@@ -16,8 +16,9 @@ export async function ownedNumber(deps: Pick<Deps, "webhooks">, principal: Princ
   return record;
 }
 
+/** The principal's account holds the number now (and a portal session bound to one number is bound to this one). */
 export function holds(principal: Principal, record: NumberRecord | null): record is NumberRecord {
-  return record !== null && principal.accountId !== null && record.accountId === principal.accountId;
+  return record !== null && principal.accountId !== null && record.accountId === principal.accountId && principalCoversNumber(principal, record.number);
 }
 
 /** A portal session bound to one number sees no other: the same 404 as another account's number. */
