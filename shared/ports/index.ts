@@ -1,5 +1,5 @@
 import type { Attempt, Delivery, DeliveryMessage, DeliveryStatus, StoredAttempt } from "../domain/delivery.js";
-import type { EventName } from "../domain/events.js";
+import type { EventName, IngestResult } from "../domain/events.js";
 import type { ApiKeyRecord } from "../domain/keys.js";
 import type { Webhook } from "../domain/webhook.js";
 
@@ -48,14 +48,22 @@ export interface KeyStore {
   listKeys(): Promise<ApiKeyRecord[]>;
 }
 
-export interface IngestResult {
-  event_id: string;
-  deliveries: number;
-}
+export type { IngestResult } from "../domain/events.js";
 
 export interface DeliveryPage {
   items: Delivery[];
   nextCursor: string | null;
+}
+
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  event?: EventName;
+  eventId?: string;
+  /** ISO 8601 instants in UTC (toISOString), the form created_at is stored in. */
+  since?: string;
+  until?: string;
+  limit: number;
+  cursor?: string;
 }
 
 export interface DeliveryLog {
@@ -111,7 +119,17 @@ export interface DeliveryLog {
    * reads is attemptLog(delivery, these): they plus the delivery's inline attempt.
    */
   listAttempts(webhookId: string, deliveryId: string): Promise<StoredAttempt[]>;
-  listDeliveries(webhookId: string, query: { status?: DeliveryStatus; event?: EventName; limit: number; cursor?: string }): Promise<DeliveryPage>;
+  /**
+   * Newest first. Without since/until, by the table's sort key (the delivery id); with either,
+   * by created_at through the by_created index (since inclusive, until exclusive). A cursor
+   * belongs to the kind of query that made it.
+   */
+  listDeliveries(webhookId: string, query: DeliveryQuery): Promise<DeliveryPage>;
+  /**
+   * The failed, non-test deliveries created in [since, until), oldest first, at most `max`:
+   * read through the by_created index, then fetched (eventually consistent) for their payloads.
+   */
+  listFailed(webhookId: string, range: { since: string; until: string }, max: number): Promise<Delivery[]>;
   /** Deliveries still owed an attempt (pending or retrying). */
   listOpenDeliveries(webhookId: string): Promise<Delivery[]>;
 }

@@ -164,6 +164,7 @@ export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, Store
     listAttempts: () => unused("listAttempts"),
     listDeliveries: () => unused("listDeliveries"),
     listOpenDeliveries: () => unused("listOpenDeliveries"),
+    listFailed: () => unused("listFailed"),
   };
 }
 

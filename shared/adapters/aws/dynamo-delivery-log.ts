@@ -11,6 +11,7 @@ import { LOG_RETENTION_S, type Delivery, type StoredAttempt } from "../../domain
 import { ValidationError } from "../../domain/errors.js";
 import { INCLUDE_GROUPS } from "../../domain/events.js";
 import type { DeliveryLog, IngestResult } from "../../ports/index.js";
+import { createdIndex } from "./dynamo-delivery-index.js";
 import { isConditionFailed } from "./dynamo-errors.js";
 
 const IDEMPOTENCY_WINDOW_S = 24 * 60 * 60;
@@ -236,6 +237,8 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
     return items;
   }
 
+  const byCreated = createdIndex(client, tableName, deliveryFromItem);
+
   return {
     async claimEvent(eventId, result, now) {
       const nowS = Math.floor(now.getTime() / 1000);
@@ -434,6 +437,7 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
     },
 
     async listDeliveries(webhookId, query) {
+      if (query.since !== undefined || query.until !== undefined) return byCreated.list(webhookId, query);
       const filters: string[] = [];
       const names: Record<string, string> = {};
       const values: Record<string, AttributeValue> = { ":pk": S(`WH#${webhookId}`), ":prefix": S("D#") };
@@ -446,6 +450,11 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
         filters.push("#event = :event");
         names["#event"] = "event";
         values[":event"] = S(query.event);
+      }
+      if (query.eventId) {
+        filters.push("#event_id = :event_id");
+        names["#event_id"] = "event_id";
+        values[":event_id"] = S(query.eventId);
       }
       const items: Delivery[] = [];
       let start = query.cursor ? decodeCursor(query.cursor, webhookId) : undefined;
@@ -475,6 +484,8 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
       // Read budget spent on filtered-out items: hand back what we have and where to go on.
       return { items, nextCursor: encodeCursor(start!) };
     },
+
+    listFailed: (webhookId, window, max) => byCreated.listFailed(webhookId, window, max),
 
     async listOpenDeliveries(webhookId) {
       const items = await queryAll({
