@@ -460,6 +460,7 @@ const mainWebhookPath = (webhookIds: () => readonly string[]) => () =>
 
 const ROUTE_SPECS: RouteSpec[] = [
   { key: "GET /v1/health", auth: () => null },
+  { key: "GET /v1/openapi.json", auth: () => null },
   { key: "$default", auth: () => null },
   { key: "POST /v1/events", auth: sys, valid: eventArb },
   {
@@ -491,6 +492,12 @@ const ROUTE_SPECS: RouteSpec[] = [
   },
   { key: "POST /v1/numbers/{number}/webhooks/{webhook_id}/test", auth: acct, valid: fc.constantFrom(...EVENT_NAMES).map((event) => ({ event })), path: mainWebhookPath(() => [world.stableWebhook]) },
   { key: "POST /v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret", auth: acct, path: mainWebhookPath(() => [world.stableWebhook, world.patchWebhook]) },
+  {
+    key: "POST /v1/numbers/{number}/webhooks/{webhook_id}/recover",
+    auth: acct,
+    valid: fc.constant({ since: new Date(Date.now() - 3_600_000).toISOString() }),
+    path: mainWebhookPath(() => [world.stableWebhook]),
+  },
   { key: "GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries", auth: acct, path: mainWebhookPath(() => [world.stableWebhook]), query: true },
   ...["GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}", "POST /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"].map(
     (key): RouteSpec => ({
