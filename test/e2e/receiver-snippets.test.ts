@@ -88,7 +88,8 @@ async function startSnippet(file: (typeof SNIPPETS)[number], secret: string): Pr
     "verify.php": ["php", ["-S", `127.0.0.1:${port}`, path]],
   };
   const [bin, args] = command[file];
-  const child = spawn(bin, args, { cwd: dir, env, stdio: ["ignore", "ignore", "inherit"] });
+  // PHP's built-in server logs every connection to stderr; the others print nothing unless they fail.
+  const child = spawn(bin, args, { cwd: dir, env, stdio: ["ignore", "ignore", file === "verify.php" ? "ignore" : "inherit"] });
   running.push(child);
   await eventually(() => accepts(port), (up) => up, { timeoutMs: 60_000, intervalMs: 200, what: `${file} listening on ${port}` });
   return `http://127.0.0.1:${port}/`;
