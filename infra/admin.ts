@@ -15,7 +15,7 @@ const USAGE = `usage: npm run admin -- <command>
   create-key --system --scopes events:write,numbers:write
   create-key --account <account id> --scopes webhooks:read,webhooks:write
   revoke-key <key or key id>
-  list-keys
+  list-keys [--json]
   portal-link --account <account id> [--number +15551234567] [--ttl 3600] [--origin <API URL>]
 
 Acts on the deployed stack when WEBHOOKS_TABLE_NAME is set (with AWS credentials),
@@ -100,6 +100,20 @@ async function portalLink(client: DynamoDBClient, tableName: string, args: strin
   }
 }
 
+/** list-keys for a person: one aligned row per key, oldest first, and never the key itself. */
+export function keyTable(keys: readonly { key_id: string; account_id: string | null; scopes: string[]; created_at: string; revoked_at: string | null }[]): string {
+  if (keys.length === 0) return "no keys\n";
+  const when = (iso: string) => iso.replace("T", " ").replace(/\.\d{3}Z$/, "Z");
+  const rows = [
+    ["KEY ID", "ACCOUNT", "SCOPES", "CREATED", "REVOKED"],
+    ...[...keys]
+      .sort((a, b) => a.created_at.localeCompare(b.created_at))
+      .map((k) => [k.key_id, k.account_id ?? "(system)", k.scopes.join(","), when(k.created_at), k.revoked_at ? when(k.revoked_at) : "-"]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+}
+
 async function main(args: string[]): Promise<number> {
   const command = args[0];
   if (!command || !["create-key", "revoke-key", "list-keys", "portal-link"].includes(command)) {
@@ -120,7 +134,8 @@ async function main(args: string[]): Promise<number> {
     } else if (command === "portal-link") {
       process.stdout.write(await portalLink(store.client, store.tableName, args));
     } else {
-      process.stdout.write(JSON.stringify(await listApiKeys(deps), null, 2) + "\n");
+      const keys = await listApiKeys(deps);
+      process.stdout.write(args.includes("--json") ? JSON.stringify(keys, null, 2) + "\n" : keyTable(keys));
     }
     return 0;
   } catch (error) {

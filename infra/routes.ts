@@ -13,6 +13,7 @@ export interface RouteDefinition {
 
 export const ROUTES: readonly RouteDefinition[] = [
   { method: "GET", path: "/v1/health", fn: "api" },
+  { method: "GET", path: "/v1/openapi.json", fn: "api" },
   { method: "POST", path: "/v1/events", fn: "ingest" },
   { method: "POST", path: "/v1/events/batch", fn: "ingest" },
   { method: "PUT", path: "/v1/numbers/{number}", fn: "api" },
@@ -27,6 +28,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/test", fn: "api" },
   { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret", fn: "api" },
   { method: "DELETE", path: "/v1/numbers/{number}/webhooks/{webhook_id}/previous-secret", fn: "api" },
+  { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/recover", fn: "api" },
   { method: "GET", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries", fn: "api" },
   { method: "GET", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}", fn: "api" },
   { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", fn: "api" },

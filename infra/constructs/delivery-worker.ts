@@ -4,6 +4,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { grantItemsReadWrite } from "./table-index-grant.js";
 import type { DeliveryQueue } from "./delivery-queue.js";
 import type { RetryScheduling } from "./retry-scheduling.js";
 import { ServiceFunction, type ServiceEnvironment } from "./service-function.js";
@@ -66,7 +67,7 @@ export class DeliveryWorker extends Construct {
     const role = this.service.role;
     // Reads webhooks and the keyring item (and writes the keyring on the very first run); writes deliveries.
     props.webhooksTable.grantReadWriteData(role);
-    props.deliveriesTable.grantReadWriteData(role);
+    grantItemsReadWrite(this, role, props.deliveriesTable);
     props.secretsKey.grant(role, "kms:Decrypt", "kms:GenerateDataKey");
     props.retryScheduling.grantScheduleRetries(role);
     // A retry due within 15 minutes goes back onto this queue with DelaySeconds (sqs-delay-retry-scheduler.ts).

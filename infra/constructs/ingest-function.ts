@@ -3,6 +3,7 @@ import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { grantItemsReadWrite } from "./table-index-grant.js";
 import { ServiceFunction, type ServiceEnvironment } from "./service-function.js";
 
 /**
@@ -43,7 +44,7 @@ export class IngestFunction extends Construct {
     });
     const role = this.service.role;
     props.webhooksTable.grantReadData(role);
-    props.deliveriesTable.grantReadWriteData(role);
+    grantItemsReadWrite(this, role, props.deliveriesTable);
     props.deliveryQueue.grant(role, "sqs:SendMessage");
   }
 }

@@ -4,6 +4,7 @@ import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { grantItemsReadWrite } from "./table-index-grant.js";
 import type { RetryScheduling } from "./retry-scheduling.js";
 import { ServiceFunction, type ServiceEnvironment } from "./service-function.js";
 
@@ -46,7 +47,7 @@ export class ManagementFunction extends Construct {
     });
     const role = this.service.role;
     props.webhooksTable.grantReadWriteData(role);
-    props.deliveriesTable.grantReadWriteData(role);
+    grantItemsReadWrite(this, role, props.deliveriesTable, ["by_created"]);
     props.deliveryQueue.grant(role, "sqs:SendMessage");
     props.retryScheduling.grantCancelRetries(role);
     // What shared/adapters/aws/kms-data-key.ts calls: Decrypt (unwrap the data key) and, the first

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from "aws-cdk-lib";
-import { AttributeType, BillingMode, Table, type CfnTable } from "aws-cdk-lib/aws-dynamodb";
+import { AttributeType, BillingMode, ProjectionType, Table, type CfnTable } from "aws-cdk-lib/aws-dynamodb";
 import { Key, type CfnKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 import { DELIVERIES_TABLE, WEBHOOKS_TABLE, type TableDefinition } from "../tables.js";
@@ -56,6 +56,16 @@ export class Storage extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     (table.node.defaultChild as CfnTable).overrideLogicalId(logicalId);
+    for (const index of definition.indexes ?? []) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.INCLUDE,
+        nonKeyAttributes: [...index.attributes],
+        ...(provisioned ? { readCapacity: billing.minCapacity, writeCapacity: billing.minCapacity } : {}),
+      });
+    }
     if (provisioned) {
       const range = { minCapacity: billing.minCapacity, maxCapacity: billing.maxCapacity };
       table.autoScaleReadCapacity(range).scaleOnUtilization({ targetUtilizationPercent: billing.targetUtilizationPercent });

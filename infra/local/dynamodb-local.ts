@@ -8,12 +8,14 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DescribeTimeToLiveCommand,
   DynamoDBClient,
   ListTablesCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
-import type { TableDefinition } from "../tables.js";
+import type { IndexDefinition, TableDefinition } from "../tables.js";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -175,6 +177,22 @@ export async function startDynamoDbLocal(
   };
 }
 
+function attributeDefinitions(t: TableDefinition) {
+  const names = new Set([t.partitionKey, t.sortKey, ...(t.indexes ?? []).flatMap((i) => [i.partitionKey, i.sortKey])]);
+  return [...names].map((AttributeName) => ({ AttributeName, AttributeType: "S" as const }));
+}
+
+function indexSpec(index: IndexDefinition) {
+  return {
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey, KeyType: "HASH" as const },
+      { AttributeName: index.sortKey, KeyType: "RANGE" as const },
+    ],
+    Projection: { ProjectionType: "INCLUDE" as const, NonKeyAttributes: [...index.attributes] },
+  };
+}
+
 /** Creates the tables from the same definitions the CDK storage construct uses (names prefixed locally). */
 export async function ensureTables(client: DynamoDBClient, tables: readonly TableDefinition[], prefix: string): Promise<Record<string, string>> {
   const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
@@ -187,16 +205,23 @@ export async function ensureTables(client: DynamoDBClient, tables: readonly Tabl
         new CreateTableCommand({
           TableName: name,
           BillingMode: "PAY_PER_REQUEST",
-          AttributeDefinitions: [
-            { AttributeName: t.partitionKey, AttributeType: "S" },
-            { AttributeName: t.sortKey, AttributeType: "S" },
-          ],
+          AttributeDefinitions: attributeDefinitions(t),
           KeySchema: [
             { AttributeName: t.partitionKey, KeyType: "HASH" },
             { AttributeName: t.sortKey, KeyType: "RANGE" },
           ],
+          ...(t.indexes?.length ? { GlobalSecondaryIndexes: t.indexes.map(indexSpec) } : {}),
         }),
       );
+    } else {
+      // A DATA_DIR made before an index existed gets it added (DynamoDB Local backfills it).
+      const have = new Set(((await client.send(new DescribeTableCommand({ TableName: name }))).Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+      for (const index of t.indexes ?? []) {
+        if (have.has(index.name)) continue;
+        await client.send(
+          new UpdateTableCommand({ TableName: name, AttributeDefinitions: attributeDefinitions(t), GlobalSecondaryIndexUpdates: [{ Create: indexSpec(index) }] }),
+        );
+      }
     }
     if (t.ttlAttribute) {
       const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: name }));

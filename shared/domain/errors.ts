@@ -1,3 +1,4 @@
+import * as z from "./zod.js";
 import type { ZodMiniType, core } from "./zod.js";
 
 type ZodError = core.$ZodError;
@@ -100,11 +101,36 @@ export function zodDetails(error: ZodError, prefix = ""): ErrorDetail[] {
   );
 }
 
+/** Every code the contract's error body may carry (contract section 1). */
+export const ERROR_CODES = [
+  "validation_error",
+  "invalid_json",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "webhook_limit_reached",
+  "invalid_state",
+  "payload_too_large",
+  "unsupported_media_type",
+  "rate_limited",
+  "internal_error",
+] as const;
+
+/** The contract's error body: the one shape of every non-2xx answer. */
+export const ErrorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    details: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
 /** The contract's error body. */
-export function errorBody(error: AppError): { error: { code: string; message: string; details?: ErrorDetail[] } } {
+export function errorBody(error: AppError): ErrorBody {
   return {
     error: {
-      code: error.code,
+      code: error.code as ErrorBody["error"]["code"],
       message: error.message,
       ...(error.details && error.details.length > 0 ? { details: error.details } : {}),
     },

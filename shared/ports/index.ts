@@ -1,7 +1,7 @@
 import type { AttemptError, AttemptRecord } from "../domain/attempt-record.js";
 import type { Delivery, DeliveryStatus } from "../domain/delivery.js";
 import type { DeliveryMessage } from "../domain/delivery-message.js";
-import type { EventName } from "../domain/events.js";
+import type { EventName, IngestResult } from "../domain/events.js";
 import type { ApiKeyRecord, PortalSessionRecord } from "../domain/keys.js";
 import type { OwnedItem, Ownership } from "../domain/ownership.js";
 import type { Webhook } from "../domain/webhook.js";
@@ -74,14 +74,22 @@ export interface KeyStore {
   accountNumbers(accountId: string): Promise<string[]>;
 }
 
-export interface IngestResult {
-  event_id: string;
-  deliveries: number;
-}
+export type { IngestResult } from "../domain/events.js";
 
 export interface DeliveryPage {
   items: Delivery[];
   nextCursor: string | null;
+}
+
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  event?: EventName;
+  eventId?: string;
+  /** ISO 8601 instants in UTC (toISOString), the form created_at is stored in. */
+  since?: string;
+  until?: string;
+  limit: number;
+  cursor?: string;
 }
 
 /** The sender's event ids, each claimed once per 24 h with the result of its first post. */
@@ -141,7 +149,17 @@ export interface DeliveryLog {
    * reads is attemptLog(delivery, these): they plus the delivery's inline attempt.
    */
   listAttempts(webhookId: string, deliveryId: string): Promise<AttemptRecord[]>;
-  listDeliveries(webhookId: string, query: { status?: DeliveryStatus; event?: EventName; limit: number; cursor?: string }): Promise<DeliveryPage>;
+  /**
+   * Newest first. Without since/until, by the table's sort key (the delivery id); with either,
+   * by created_at through the by_created index (since inclusive, until exclusive). A cursor
+   * belongs to the kind of query that made it.
+   */
+  listDeliveries(webhookId: string, query: DeliveryQuery): Promise<DeliveryPage>;
+  /**
+   * The failed, non-test deliveries created in [since, until), oldest first, at most `max`:
+   * read through the by_created index, then fetched (eventually consistent) for their payloads.
+   */
+  listFailed(webhookId: string, range: { since: string; until: string }, max: number): Promise<Delivery[]>;
   /** Deliveries still owed an attempt (pending or retrying). */
   listOpenDeliveries(webhookId: string): Promise<Delivery[]>;
 }

@@ -178,6 +178,7 @@ export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, Attem
     listAttempts: () => unused("listAttempts"),
     listDeliveries: () => unused("listDeliveries"),
     listOpenDeliveries: () => unused("listOpenDeliveries"),
+    listFailed: () => unused("listFailed"),
   };
 }
 

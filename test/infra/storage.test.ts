@@ -39,10 +39,26 @@ describe("storage stack", () => {
   it("keys the deliveries table by pk/sk strings and expires items by expires_at", () => {
     storage.hasResourceProperties("AWS::DynamoDB::Table", {
       KeySchema: keySchema,
-      AttributeDefinitions: attributes,
+      // created_at: the by_created index's sort key (deliveries by creation time: since/until, recover).
+      AttributeDefinitions: [...attributes, { AttributeName: "created_at", AttributeType: "S" }],
       TimeToLiveSpecification: { AttributeName: DELIVERIES_TABLE.ttlAttribute, Enabled: true },
     });
     expect(DELIVERIES_TABLE.ttlAttribute).toBe("expires_at");
+  });
+
+  it("indexes deliveries by creation time per webhook, with only the attributes the filters read", () => {
+    storage.hasResourceProperties("AWS::DynamoDB::Table", {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: "by_created",
+          KeySchema: [
+            { AttributeName: "pk", KeyType: "HASH" },
+            { AttributeName: "created_at", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "INCLUDE", NonKeyAttributes: ["status", "test", "event", "event_id"] },
+        },
+      ],
+    });
   });
 
   it("bills on demand, with point-in-time recovery and deletion protection, by default", () => {

@@ -26,7 +26,13 @@ interface Call {
   table: "webhooks" | "deliveries";
   key: string;
   units: number;
+  indexUnits: number;
   failed: string | null;
+}
+interface Capacity {
+  CapacityUnits?: number;
+  Table?: { CapacityUnits?: number };
+  GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
 }
 
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
@@ -43,18 +49,22 @@ beforeAll(async () => {
   embedded.dynamoClient.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as Record<string, any>;
-      input.ReturnConsumedCapacity = "TOTAL";
+      // INDEXES: the table's units apart from the by_created index's (infra/tables.ts), which are kept in indexUnits.
+      input.ReturnConsumedCapacity = "INDEXES";
       const call: Call = {
         command: (context.commandName ?? "").replace(/Command$/, ""),
         table: input.TableName === embedded.tables.webhooks ? "webhooks" : "deliveries",
         key: ((input.Item ?? input.Key)?.sk?.S ?? input.ExpressionAttributeValues?.[":prefix"]?.S ?? "").replace(/^(\w+#).*/, "$1"),
         units: 0,
+        indexUnits: 0,
         failed: null,
       };
       calls.push(call);
       try {
         const out = await next(args);
-        call.units = (out.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity?.CapacityUnits ?? 0;
+        const consumed = (out.output as { ConsumedCapacity?: Capacity }).ConsumedCapacity;
+        call.units = consumed?.Table?.CapacityUnits ?? consumed?.CapacityUnits ?? 0;
+        call.indexUnits = Object.values(consumed?.GlobalSecondaryIndexes ?? {}).reduce((sum, i) => sum + (i.CapacityUnits ?? 0), 0);
         return out;
       } catch (error) {
         call.failed = (error as Error).name;
@@ -72,6 +82,7 @@ beforeEach(() => {
 const writes = () => calls.filter((c) => WRITES.has(c.command)).map(({ command, key, units, failed }) => ({ command, key, units, failed }));
 const reads = () => calls.filter((c) => READS.has(c.command)).map(({ command, table, key }) => ({ command, table, key }));
 const writeUnits = () => writes().reduce((sum, c) => sum + c.units, 0);
+const indexWriteUnits = () => calls.filter((c) => WRITES.has(c.command)).reduce((sum, c) => sum + c.indexUnits, 0);
 
 /** Keeps what the worker handed the sender and what came back: the full record an attempt used to store. */
 function recordingSender(inner: HttpSender): HttpSender & { sent: { request: HttpRequest; outcome: SendOutcome }[] } {
@@ -140,6 +151,31 @@ describe("the delivery log's DynamoDB cost", () => {
     expect(item.la?.S).toBeDefined();
     expect(itemSize(item)).toBeLessThanOrEqual(1024);
     await receiver.close();
+  });
+
+  it("adds one by_created index write per new delivery and none for a rung that leaves its status as it was", async () => {
+    // Arrange: 503 twice, then 200.
+    let answered = 0;
+    const receiver = await startReceiver((_req, res) => {
+      res.statusCode = answered++ < 2 ? 503 : 200;
+      res.end();
+    });
+    const { deps, message } = await setup(receiver.url + "/hook");
+    const success = await setup((await startReceiver()).url + "/hook");
+    // Act
+    calls.length = 0;
+    await attemptDelivery(success.deps, success.message);
+    const firstTry = indexWriteUnits();
+    calls.length = 0;
+    await attemptDelivery(deps, message);
+    const toRetrying = indexWriteUnits();
+    calls.length = 0;
+    await attemptDelivery(deps, { ...message, rung: 2, attempt: 2 });
+    const stillRetrying = indexWriteUnits();
+    // Assert
+    expect(firstTry).toBe(1);
+    expect(toRetrying).toBe(1);
+    expect(stillRetrying).toBe(0);
   });
 
   it("records a failure with two writes and the success after it with one, reading the delivery only before the retry", async () => {

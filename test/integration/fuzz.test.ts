@@ -460,6 +460,7 @@ const mainWebhookPath = (webhookIds: () => readonly string[]) => () =>
 
 const ROUTE_SPECS: RouteSpec[] = [
   { key: "GET /v1/health", auth: () => null },
+  { key: "GET /v1/openapi.json", auth: () => null },
   { key: "$default", auth: () => null },
   { key: "POST /v1/events", auth: sys, valid: eventArb },
   {
@@ -470,6 +471,13 @@ const ROUTE_SPECS: RouteSpec[] = [
   },
   { key: "PUT /v1/numbers/{number}", auth: sys, valid: fc.constant({ account_id: "fuzz-scratch" }), path: () => fc.record({ number: numberParam(world.scratchNumbers) }) },
   { key: "DELETE /v1/numbers/{number}", auth: sys, path: () => fc.record({ number: numberParam(world.scratchNumbers) }) },
+  {
+    key: "POST /v1/portal-sessions",
+    auth: sys,
+    valid: fc.record({ account_id: fc.constant("fuzz-scratch"), ttl_seconds: fc.integer({ min: 300, max: 86_400 }) }),
+  },
+  // An API key has no portal session (404); the route must still answer in the contract's shape.
+  { key: "GET /v1/portal-sessions/current", auth: acct },
   { key: "GET /v1/numbers/{number}/webhooks", auth: acct, path: () => fc.record({ number: numberParam([world.mainNumber]) }) },
   {
     key: "POST /v1/numbers/{number}/webhooks",
@@ -497,6 +505,12 @@ const ROUTE_SPECS: RouteSpec[] = [
     path: mainWebhookPath(() => [world.stableWebhook, world.patchWebhook]),
   },
   { key: "DELETE /v1/numbers/{number}/webhooks/{webhook_id}/previous-secret", auth: acct, path: mainWebhookPath(() => [world.stableWebhook, world.patchWebhook]) },
+  {
+    key: "POST /v1/numbers/{number}/webhooks/{webhook_id}/recover",
+    auth: acct,
+    valid: fc.constant({ since: new Date(Date.now() - 3_600_000).toISOString() }),
+    path: mainWebhookPath(() => [world.stableWebhook]),
+  },
   { key: "GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries", auth: acct, path: mainWebhookPath(() => [world.stableWebhook]), query: true },
   ...["GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}", "POST /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"].map(
     (key): RouteSpec => ({

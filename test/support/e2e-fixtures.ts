@@ -5,6 +5,8 @@ import { rmSync } from "node:fs";
 import { promisify } from "node:util";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { admin, api, startRuntime, type RuntimeProcess } from "./local-runtime.js";
+import { afterAll, expect } from "vitest";
+import { responseValidator, type ResponseValidator } from "./openapi-validator.js";
 import { startReceiver, type Behaviour, type ReceivedRequest } from "./receiver.js";
 
 /*
@@ -41,8 +43,47 @@ export interface Client {
   send(method: string, path: string, options?: { body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<ApiAnswer>;
 }
 
+/*
+ * Every answer an e2e test receives through a Client is checked against the OpenAPI document
+ * the runtime itself serves (GET /v1/openapi.json), so the document cannot drift from the
+ * service. Each file prints how many answers it checked, and fails if it made calls but
+ * checked none.
+ */
+const validators = new Map<string, Promise<ResponseValidator>>();
+let validatedAnswers = 0;
+let answersSeen = 0;
+export const openApiChecks = () => ({ validated: validatedAnswers, seen: answersSeen });
+
+function validatorFor(base: string): Promise<ResponseValidator> {
+  let v = validators.get(base);
+  if (!v) {
+    v = api(base, "GET", "/v1/openapi.json").then((answer) => {
+      if (answer.status !== 200) throw new Error(`GET /v1/openapi.json answered ${answer.status}`);
+      const validator = responseValidator(answer.json);
+      validator.check("GET", "/v1/openapi.json", answer);
+      validatedAnswers++;
+      return validator;
+    });
+    validators.set(base, v);
+    v.catch(() => validators.delete(base));
+  }
+  return v;
+}
+
+afterAll(() => {
+  if (answersSeen === 0) return;
+  console.log(`OpenAPI: ${validatedAnswers} answers validated against /v1/openapi.json`);
+  expect(validatedAnswers).toBeGreaterThan(answersSeen - 1);
+});
+
 export function client(base: () => string, key?: string): Client {
-  const send: Client["send"] = (method, path, options = {}) => api(base(), method, path, { ...options, ...(key ? { key } : {}) });
+  const send: Client["send"] = async (method, path, options = {}) => {
+    const answer = await api(base(), method, path, { ...options, ...(key ? { key } : {}) });
+    answersSeen++;
+    (await validatorFor(base())).check(method, path, answer);
+    validatedAnswers++;
+    return answer;
+  };
   return {
     get: (path) => send("GET", path),
     post: (path, body) => send("POST", path, body === undefined ? {} : { body }),

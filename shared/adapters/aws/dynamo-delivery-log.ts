@@ -28,6 +28,7 @@ import {
   webhookPk,
   withoutNulls,
 } from "./dynamo-delivery-items.js";
+import { createdIndex } from "./dynamo-delivery-index.js";
 import { isConditionFailed } from "./dynamo-errors.js";
 
 /** The delivery log: deliveries and their attempts, in the deliveries table (items in ./dynamo-delivery-items.ts). */
@@ -43,6 +44,8 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
     } while (start);
     return items;
   }
+
+  const byCreated = createdIndex(client, tableName, deliveryFromItem);
 
   return {
     async putAttempt(webhookId, deliveryId, record) {
@@ -181,6 +184,7 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
     },
 
     async listDeliveries(webhookId, query) {
+      if (query.since !== undefined || query.until !== undefined) return byCreated.list(webhookId, query);
       const filters: string[] = [];
       const names: Record<string, string> = {};
       const values: Record<string, AttributeValue> = { ":pk": webhookPk(webhookId), ":prefix": S("D#") };
@@ -193,6 +197,11 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
         filters.push("#event = :event");
         names["#event"] = "event";
         values[":event"] = S(query.event);
+      }
+      if (query.eventId) {
+        filters.push("#event_id = :event_id");
+        names["#event_id"] = "event_id";
+        values[":event_id"] = S(query.eventId);
       }
       const items: Delivery[] = [];
       let start = query.cursor ? decodeCursor(query.cursor, webhookId) : undefined;
@@ -222,6 +231,8 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
       // Read budget spent on filtered-out items: hand back what we have and where to go on.
       return { items, nextCursor: encodeCursor(start!) };
     },
+
+    listFailed: (webhookId, window, max) => byCreated.listFailed(webhookId, window, max),
 
     async listOpenDeliveries(webhookId) {
       const items = await queryAll({
