@@ -324,6 +324,8 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       tag: "numbers",
       body: PortalSessionBody,
       responses: { 201: PortalSessionCreatedSchema },
+      // virtual_number not held by account_id
+      errors: [404],
     },
     "GET /v1/portal-sessions/current": {
       summary: "The calling portal session: its account, numbers and expiry",

@@ -394,11 +394,11 @@ describe("the customer portal in a browser", { timeout: 60_000 }, () => {
       await card(page, url).getByRole("button", { name: "Webhook Logs" }).click();
       const rows = page.locator("tbody tr");
       await expect.poll(() => rows.count()).toBe(1);
-      await page.getByLabel("Until").fill(localInput(new Date(Date.now() - 3_600_000)));
+      await page.getByLabel("Until", { exact: true }).fill(localInput(new Date(Date.now() - 3_600_000)));
       await page.getByRole("button", { name: "Apply filters" }).click();
       await expect.poll(() => page.getByText("No deliveries match these filters.").isVisible()).toBe(true);
-      await page.getByLabel("Until").fill("");
-      await page.getByLabel("Since").fill(localInput(new Date(Date.now() - 3_600_000)));
+      await page.getByLabel("Until", { exact: true }).fill("");
+      await page.getByLabel("Since", { exact: true }).fill(localInput(new Date(Date.now() - 3_600_000)));
       await page.getByRole("button", { name: "Apply filters" }).click();
       await expect.poll(() => rows.count()).toBe(1);
     } finally {

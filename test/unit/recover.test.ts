@@ -2,8 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Delivery } from "../../shared/domain/delivery.js";
 import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { Principal } from "../../shared/domain/keys.js";
-import type { Webhook } from "../../shared/domain/webhook.js";
-import type { DeliveryLog } from "../../shared/ports/index.js";
+import type { DeliveryLog, NumberRecord, StoredWebhook } from "../../shared/ports/index.js";
 import { RECOVER_MAX, recoverDeliveries } from "../../shared/use-cases/manage-deliveries.js";
 
 /*
@@ -14,7 +13,9 @@ import { RECOVER_MAX, recoverDeliveries } from "../../shared/use-cases/manage-de
 
 const NOW = new Date("2030-01-15T00:00:00.000Z");
 const principal: Principal = { keyId: "key_x", accountId: "acme", scopes: ["webhooks:write"] };
-const webhook = { id: "wh_X", accountId: "acme", enabled: true } as Webhook;
+const webhook = { id: "wh_X", accountId: "acme", ownerGeneration: 1, enabled: true } as StoredWebhook;
+/** The number's current holding, which the webhook was created under. */
+const holding: NumberRecord = { number: "+15551234567", accountId: "acme", generation: 1, webhookCount: 1 };
 
 function failed(i: number): Delivery {
   return {
@@ -52,7 +53,7 @@ function world(options: { deliveries: Delivery[]; startsOnly?: (d: Delivery) => 
     },
   };
   const deps = {
-    webhooks: { getWebhook: async () => ({ ...webhook, enabled: options.enabled ?? true }) },
+    webhooks: { getNumber: async () => holding, getWebhook: async () => ({ ...webhook, enabled: options.enabled ?? true }) },
     log,
     queue: {
       async send(messages: readonly DeliveryMessage[]) {
