@@ -9,7 +9,6 @@ import {
   disposeRuntime,
   eventually,
   failFirst,
-  numberPath,
   numberWithWebhook,
   receiverPool,
   sampleEvents,

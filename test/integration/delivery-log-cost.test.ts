@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { UNLOGGED_RESPONSE_HEADERS } from "../../shared/domain/attempt-record.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import type { HttpRequest, HttpSender, SendOutcome } from "../../shared/ports/index.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
@@ -81,7 +80,6 @@ beforeEach(() => {
 
 const writes = () => calls.filter((c) => WRITES.has(c.command)).map(({ command, key, units, failed }) => ({ command, key, units, failed }));
 const reads = () => calls.filter((c) => READS.has(c.command)).map(({ command, table, key }) => ({ command, table, key }));
-const writeUnits = () => writes().reduce((sum, c) => sum + c.units, 0);
 const indexWriteUnits = () => calls.filter((c) => WRITES.has(c.command)).reduce((sum, c) => sum + c.indexUnits, 0);
 
 /** Keeps what the worker handed the sender and what came back: the full record an attempt used to store. */
