@@ -56,7 +56,7 @@ function latencyStats(latencies: number[]): LatencyStats {
     p50: percentile(latencies, 50),
     p90: percentile(latencies, 90),
     p99: percentile(latencies, 99),
-    max: latencies.reduce((a, x) => Math.max(a, x), Number.NaN),
+    max: latencies.reduce((a, x) => Math.max(a, x), -Infinity),
   };
 }
 

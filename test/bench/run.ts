@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { benchColdStart, type ColdStartResult, type FunctionName } from "./cold-start.js";
 import { benchCost, loadPrices, type CostResult, type ScenarioCost } from "./cost.js";
+import { benchNeighbour, neighbourRows, type NeighbourResult } from "./neighbour.js";
 import { benchPipeline, type PipelineResult } from "./pipeline.js";
+import { measurePortalSize, PORTAL_BUDGET_GZIP_BYTES, type PortalSize } from "./portal-size.js";
 import { startBenchReceiver } from "./receiver.js";
 import { fmt, progress, renderTable, round, usd, type Row } from "./report.js";
 import { benchHttp, benchIngestUseCase, type HttpBenchResult, type IngestBenchResult } from "./use-case-bench.js";
@@ -119,6 +121,14 @@ function costRows(row: Rows, cost: CostResult) {
   }
 }
 
+function portalRows(row: Rows, portal: PortalSize) {
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  const p = "8 portal";
+  row(p, `first load, JS + CSS (${portal.files.map((f) => f.path).join(", ")}): raw / gzip`, `${kb(portal.raw)} / ${kb(portal.gzip)}`, `≤ ${kb(PORTAL_BUDGET_GZIP_BYTES)} gzip`, portal.within_budget);
+  row(p, "  index.html (never cached): raw / gzip", `${kb(portal.html.raw)} / ${kb(portal.html.gzip)}`);
+  row(p, "  build (esbuild, as npm start and CDK bundling do)", `${portal.build_ms} ms`);
+}
+
 function costBreakdown(cost: CostResult): string {
   return cost.scenarios
     .map((s) => {
@@ -168,6 +178,8 @@ async function main(): Promise<number> {
   let coldStart: ColdStartResult | null;
   let pipeline: PipelineResult | null;
   let cost: CostResult | null;
+  let portal: PortalSize | null;
+  let neighbour: NeighbourResult | null = null;
   try {
     // Quiet sections first: nothing else of ours runs while the in-process loops are timed.
     http = await section("raw limit + sender", () => benchHttp(receiver.url, PLAN.http));
@@ -182,6 +194,9 @@ async function main(): Promise<number> {
         ...PLAN.cost,
       }),
     );
+    portal = await section("portal size", () => measurePortalSize());
+    // Last: it takes minutes and leaves troubled deliveries behind in its own runtime.
+    if (!process.argv.includes("--no-neighbour")) neighbour = await section("neighbour", () => benchNeighbour(receiver));
   } finally {
     await receiver.stop();
   }
@@ -191,6 +206,8 @@ async function main(): Promise<number> {
   if (pipeline) pipelineRows(row, pipeline);
   if (coldStart) coldStartRows(row, coldStart);
   if (cost) costRows(row, cost);
+  if (portal) portalRows(row, portal);
+  if (neighbour) neighbourRows(row, neighbour);
   for (const name of Object.keys(failures)) row("failed", name, "see bench-results.json", "", false);
 
   const budgets = rows.filter((r) => r.ok !== null && r.section !== "failed");
@@ -248,6 +265,8 @@ async function main(): Promise<number> {
         pipeline,
         coldStart,
         cost,
+        portal,
+        neighbour,
         table: rows,
       },
       null,
