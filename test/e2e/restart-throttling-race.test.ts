@@ -76,7 +76,13 @@ describe("the local runtime across a restart, under a rate limit, and in a cance
     expect(verifyStandard(webhook.secret, retry)).toMatchObject({ event: "missed_call" });
     const done = await waitForDelivery(owner, number, webhook.id, deliveryId, (d) => d.status === "succeeded");
     expect(done.attempt_count).toBe(2);
-    expect(receiver.requests).toHaveLength(2);
+    // Exactly one attempt 2, all of the same delivery. At least once (contract 5): a first
+    // attempt whose message was received but not yet deleted when the runtime was killed is
+    // handed out again after the restart, so attempt 1 may arrive twice — never a third rung.
+    const rungs = receiver.requests.map((r) => r.headers["x-limephone-attempt"]);
+    expect(rungs.filter((r) => r === "2")).toHaveLength(1);
+    expect(rungs.every((r) => r === "1" || r === "2")).toBe(true);
+    expect(new Set(receiver.requests.map((r) => r.headers["webhook-id"]))).toEqual(new Set([deliveryId]));
   });
 
   it("answers 429 rate_limited with Retry-After once a key has spent its burst, and serves it again after", async () => {
