@@ -24,6 +24,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   { method: "DELETE", path: "/v1/numbers/{number}/webhooks/{webhook_id}", fn: "api" },
   { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/test", fn: "api" },
   { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret", fn: "api" },
+  { method: "DELETE", path: "/v1/numbers/{number}/webhooks/{webhook_id}/previous-secret", fn: "api" },
   { method: "GET", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries", fn: "api" },
   { method: "GET", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}", fn: "api" },
   { method: "POST", path: "/v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", fn: "api" },

@@ -2,10 +2,19 @@ import * as z from "../../shared/domain/zod.js";
 import { NotFoundError, ValidationError } from "../../shared/domain/errors.js";
 import { DELIVERY_STATUSES } from "../../shared/domain/delivery.js";
 import { E164, EventNameSchema } from "../../shared/domain/events.js";
-import { webhookCreateSchema, webhookPatchSchema } from "../../shared/domain/webhook.js";
+import { MAX_PREVIOUS_EXPIRES_IN_S, webhookCreateSchema, webhookPatchSchema } from "../../shared/domain/webhook.js";
 import { json, type RouteRequest, type RouteTable } from "../../shared/adapters/api/http.js";
 import type { Deps } from "../../shared/use-cases/deps.js";
-import { createWebhook, deleteWebhook, getWebhook, listWebhooks, rotateSecret, testWebhook, updateWebhook } from "../../shared/use-cases/manage-webhooks.js";
+import {
+  createWebhook,
+  deleteWebhook,
+  endPreviousSecret,
+  getWebhook,
+  listWebhooks,
+  rotateSecret,
+  testWebhook,
+  updateWebhook,
+} from "../../shared/use-cases/manage-webhooks.js";
 import { getDelivery, listDeliveries, redeliver } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber, releaseNumber } from "../../shared/use-cases/manage-numbers.js";
 
@@ -24,6 +33,9 @@ const DeliveriesQuery = z.strictObject({
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
 });
 const TestRequestSchema = z.strictObject({ event: z._default(EventNameSchema, "incoming_call") });
+const RotateRequestSchema = z.strictObject({
+  previous_expires_in: z.optional(z.int().check(z.minimum(0), z.maximum(MAX_PREVIOUS_EXPIRES_IN_S))),
+});
 
 const num = (r: RouteRequest) => parse(NumberPath, { number: r.path.number }).number;
 /** Ids this API hands out; anything else cannot exist (and must not reach a store key's size limit). */
@@ -105,8 +117,19 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "POST /v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret": {
       scope: "webhooks:write",
+      body: "optional",
+      run: async (r) => {
+        const number = num(r);
+        return json(200, await rotateSecret(deps, r.principal, number, wh(r), parse(RotateRequestSchema, r.body ?? {})));
+      },
+    },
+    "DELETE /v1/numbers/{number}/webhooks/{webhook_id}/previous-secret": {
+      scope: "webhooks:write",
       body: "none",
-      run: async (r) => json(200, await rotateSecret(deps, r.principal, num(r), wh(r))),
+      run: async (r) => {
+        await endPreviousSecret(deps, r.principal, num(r), wh(r));
+        return json(204);
+      },
     },
     "GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries": {
       scope: "webhooks:read",

@@ -30,9 +30,27 @@ const HttpsUrl = z.string().check(
 const optionalText = z.optional(z.string().check(z.maxLength(500)));
 const Customer = z.strictObject({ name: optionalText, email: optionalText, company: optionalText, crm_id: optionalText });
 
-const Metadata = z
-  .record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(500)))
-  .check(z.refine((m) => Object.keys(m).length <= 20, "at most 20 keys"));
+/**
+ * `__proto__` is refused as a metadata key, not dropped: JSON.parse keeps it as an own key, but
+ * the record schema skips it (assigning it to the output would set the prototype), so it
+ * vanished without a word. Carrying it faithfully would need every copy on the way (schema,
+ * store marshalling, the delivered body) to define rather than assign, and would hand receivers
+ * that merge the body into an object a prototype-pollution key; a 400 says so instead. The
+ * check sits in a transform in front of the record — the record never sees the key — and a
+ * pipe whose input is a transform is documented (JSON Schema) as the record itself.
+ */
+const NoProtoKey = z.transform((value: unknown, payload) => {
+  if (typeof value === "object" && value !== null && Object.hasOwn(value, "__proto__")) {
+    payload.issues.push({ code: "custom", message: "__proto__ is not allowed as a metadata key", path: ["__proto__"], input: value });
+  }
+  return value;
+});
+const Metadata = z.pipe(
+  NoProtoKey,
+  z
+    .record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(500)))
+    .check(z.refine((m) => Object.keys(m).length <= 20, "at most 20 keys")),
+);
 
 const common = {
   virtual_number: E164,

@@ -93,22 +93,27 @@ export interface SignedHeaders {
 }
 
 /**
- * The signature headers of one attempt. `liveSecrets` is newest first: the body
- * signature uses the newest only; webhook-signature carries one v1 per live secret.
+ * The signature headers of one attempt. `liveSecrets` is newest first (the secrets that sign
+ * now). webhook-signature carries one v1 per live secret, newest first. X-LimePhone-Signature
+ * is made with the OLDEST live secret: during a rotation's overlap that is the previous
+ * secret — the one a receiver following the seed (which checks only this header) still holds
+ * — and after a second rotation within the overlap it is still the oldest one such a receiver
+ * never stopped holding. Once the overlap ends (expiry or DELETE previous-secret) the only live
+ * secret is the newest, so it signs both headers.
  */
 export function signDelivery(liveSecrets: readonly WebhookSecret[], deliveryId: string, timestampS: number, body: string): SignedHeaders {
   const newest = liveSecrets[0];
   if (newest === undefined) throw new Error("a webhook always has at least one live secret");
+  const oldest = liveSecrets[liveSecrets.length - 1]!;
   const timestamp = String(timestampS);
   const signedContent = `${deliveryId}.${timestamp}.${body}`;
-  const newestKeys = keysOf(newest);
-  let webhookSignature = standardMac(newestKeys, newest, signedContent);
+  let webhookSignature = standardMac(keysOf(newest), newest, signedContent);
   for (let i = 1; i < liveSecrets.length; i++) {
     const secret = liveSecrets[i]!;
     webhookSignature += ` ${standardMac(keysOf(secret), secret, signedContent)}`;
   }
   return {
-    "x-limephone-signature": bodyMac(newestKeys, newest, body),
+    "x-limephone-signature": bodyMac(keysOf(oldest), oldest, body),
     "webhook-id": deliveryId,
     "webhook-timestamp": timestamp,
     "webhook-signature": webhookSignature,

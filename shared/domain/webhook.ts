@@ -3,8 +3,15 @@ import { EventNameSchema, INCLUDE_GROUPS, type EventName, type IncludeGroup } fr
 import type { WebhookSecret } from "./signing.js";
 
 export const MAX_WEBHOOKS_PER_NUMBER = 10;
-/** After a rotation the previous secret keeps signing for this long. */
-export const SECRET_OVERLAP_MS = 24 * 60 * 60 * 1000;
+/** After a rotation the previous secret keeps signing for this long unless the customer says otherwise. */
+export const DEFAULT_PREVIOUS_EXPIRES_IN_S = 24 * 60 * 60;
+/** The longest overlap a rotation may ask for (contract: previous_expires_in 0–86400). */
+export const MAX_PREVIOUS_EXPIRES_IN_S = 24 * 60 * 60;
+/**
+ * At most this many previous secrets stay live beside the newest: repeated rotations within a
+ * day must not grow webhook-signature (one v1 each) or the webhook item without bound.
+ */
+export const MAX_PREVIOUS_SECRETS = 4;
 
 export interface StoredSecret {
   secret: WebhookSecret;
@@ -29,19 +36,57 @@ export interface Webhook {
   updatedAt: string;
 }
 
-/** The secrets that sign right now, newest first. */
+const isLive = (s: StoredSecret, now: Date) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime();
+
+/**
+ * The secrets that sign right now, newest first. The newest always signs (it has no
+ * expiry); `signDelivery` signs the seed's header with the last (oldest) of this list.
+ */
 export function liveSecrets(webhook: Pick<Webhook, "secrets">, now: Date): WebhookSecret[] {
-  return webhook.secrets.filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime()).map((s) => s.secret);
+  return webhook.secrets.filter((s) => isLive(s, now)).map((s) => s.secret);
 }
 
-/** The secret list after a rotation: the new one first, the previous newest kept for the overlap, expired ones dropped. */
-export function rotateSecrets(secrets: readonly StoredSecret[], fresh: WebhookSecret, now: Date): StoredSecret[] {
-  const nowIso = now.toISOString();
-  const overlapEnd = new Date(now.getTime() + SECRET_OVERLAP_MS).toISOString();
-  const kept = secrets
-    .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime())
-    .map((s) => (s.expiresAt ? s : { ...s, expiresAt: overlapEnd }));
-  return [{ secret: fresh, createdAt: nowIso }, ...kept];
+export interface Rotation {
+  secrets: StoredSecret[];
+  /** When the previous secret(s) stop signing: now + previousExpiresInS (so `now` itself for 0). */
+  previousExpiresAt: string;
+}
+
+/**
+ * The secret list after a rotation: the new one first; every earlier secret still live
+ * stops signing at `now + previousExpiresInS` or at its own earlier expiry, whichever comes
+ * first (a second rotation never extends an older secret's overlap, and `0` ends them all at
+ * once — a leaked secret must not keep signing because of an older rotation). Expired
+ * secrets are dropped.
+ */
+export function rotateSecrets(
+  secrets: readonly StoredSecret[],
+  fresh: WebhookSecret,
+  now: Date,
+  previousExpiresInS: number = DEFAULT_PREVIOUS_EXPIRES_IN_S,
+): Rotation {
+  if (!Number.isInteger(previousExpiresInS) || previousExpiresInS < 0 || previousExpiresInS > MAX_PREVIOUS_EXPIRES_IN_S) {
+    throw new RangeError(`previousExpiresInS must be an integer 0-${MAX_PREVIOUS_EXPIRES_IN_S}`);
+  }
+  const end = now.getTime() + previousExpiresInS * 1000;
+  const previousExpiresAt = new Date(end).toISOString();
+  const kept =
+    previousExpiresInS === 0
+      ? []
+      : secrets
+          .filter((s) => isLive(s, now))
+          .map((s) => (s.expiresAt && Date.parse(s.expiresAt) <= end ? s : { ...s, expiresAt: previousExpiresAt }));
+  // Over the bound, the oldest live secret stays (a receiver following the seed still holds it,
+  // and the seed header is signed with it); the ones rotated in between go first.
+  const bounded = kept.length > MAX_PREVIOUS_SECRETS ? [...kept.slice(0, MAX_PREVIOUS_SECRETS - 1), kept[kept.length - 1]!] : kept;
+  return { secrets: [{ secret: fresh, createdAt: now.toISOString() }, ...bounded], previousExpiresAt };
+}
+
+/** Ends a rotation's overlap now: only the newest secret is left. Idempotent — without an overlap nothing changes. */
+export function endPreviousSecrets(secrets: readonly StoredSecret[]): StoredSecret[] {
+  const newest = secrets[0];
+  if (newest === undefined) throw new Error("a webhook always has a secret");
+  return [newest];
 }
 
 export interface WebhookView {
@@ -72,8 +117,20 @@ export function webhookView(w: Webhook): WebhookView {
   };
 }
 
-/** Header values must not be able to smuggle a second header line. */
-const NoControlChars = /^[^\u0000-\u001f\u007f]*$/;
+/**
+ * What HTTP can carry in `Authorization: Bearer <token>`: visible ASCII only. A space, a
+ * control character (CR/LF would smuggle a header line), U+2028 or any non-ASCII character
+ * would be stored and then fail every attempt in the HTTP client.
+ */
+const VisibleAscii = /^[!-~]*$/;
+
+/**
+ * Characters the WHATWG URL parser strips or that hide what is called: whitespace of any kind
+ * (space, tab, CR, LF, NBSP, U+2028...), C0/C1 controls, and invisible format characters
+ * (soft hyphen, zero-width, bidi controls — IDNA deletes some of them from a host). With none
+ * of them, the URL stored is the URL called.
+ */
+const UrlHiddenChars = /[\p{White_Space}\p{Cc}\p{Cf}]/u;
 
 /**
  * The URL rule that needs no network: absolute, ≤ 2048 chars, no credentials, https
@@ -83,6 +140,10 @@ export function urlSchema(allowHttp: boolean) {
   return z.string().check(
     z.maxLength(2048, "at most 2048 characters"),
     z.superRefine((value, ctx) => {
+      if (UrlHiddenChars.test(value)) {
+        ctx.addIssue({ code: "custom", message: "must not contain whitespace or control characters", input: value });
+        return;
+      }
       let url: URL;
       try {
         url = new URL(value);
@@ -109,7 +170,13 @@ function webhookFields(allowHttp: boolean) {
     description: z.optional(z.nullable(z.string().check(z.maxLength(256)))),
     enabled: z.optional(z.boolean()),
     auth_token: z.optional(
-      z.nullable(z.string().check(z.minLength(1), z.maxLength(512), z.regex(NoControlChars, "must not contain control characters (CR/LF)"))),
+      z.nullable(
+        z.string().check(
+          z.minLength(1),
+          z.maxLength(512),
+          z.regex(VisibleAscii, "must be visible ASCII only (! to ~): no spaces, control or non-ASCII characters"),
+        ),
+      ),
     ),
     include: z.optional(IncludeList),
   };

@@ -41,6 +41,7 @@ export async function redeliver(
   const webhook = await ownedWebhook(deps, principal, number, webhookId);
   const delivery = await deps.log.getDelivery(webhookId, deliveryId);
   if (!delivery) throw new NotFoundError("delivery");
+  if (delivery.test) throw new InvalidStateError("A test delivery is not redelivered: test is the way to send a sample again.");
   if (OPEN_STATUSES.includes(delivery.status)) throw new InvalidStateError(`The delivery is still ${delivery.status}.`);
   if (!webhook.enabled) throw new InvalidStateError("The webhook is disabled; enable it to redeliver.");
   const now = deps.clock.now().toISOString();

@@ -3,7 +3,9 @@ import { INCLUDE_GROUPS, sampleEvent, type EventName } from "../domain/events.js
 import { newDeliveryId, newEventId, newWebhookId, newWebhookSecret } from "../domain/ids.js";
 import type { Principal } from "../domain/keys.js";
 import {
+  DEFAULT_PREVIOUS_EXPIRES_IN_S,
   MAX_WEBHOOKS_PER_NUMBER,
+  endPreviousSecrets,
   rotateSecrets,
   webhookView,
   type Webhook,
@@ -83,14 +85,32 @@ export async function deleteWebhook(deps: Pick<Deps, "webhooks" | "log" | "sched
   await cancelOpenDeliveries(deps, webhookId);
 }
 
-export async function rotateSecret(deps: Pick<Deps, "webhooks" | "clock">, principal: Principal, number: string, webhookId: string) {
+/**
+ * A new secret; the previous one(s) keep signing for `previous_expires_in` seconds (default
+ * 24 h, `0` ends them at once). `previous_expires_at` is when they stop: the rotation time
+ * itself for 0, so the field is always a timestamp and "is the overlap over" is one comparison.
+ */
+export async function rotateSecret(
+  deps: Pick<Deps, "webhooks" | "clock">,
+  principal: Principal,
+  number: string,
+  webhookId: string,
+  input: { previous_expires_in?: number | undefined } = {},
+) {
   const current = await ownedWebhook(deps, principal, number, webhookId);
   const now = deps.clock.now();
   const secret = newWebhookSecret();
-  await deps.webhooks.updateWebhook({ ...current, secrets: rotateSecrets(current.secrets, secret, now), updatedAt: now.toISOString() });
-  return { secret };
+  const rotation = rotateSecrets(current.secrets, secret, now, input.previous_expires_in ?? DEFAULT_PREVIOUS_EXPIRES_IN_S);
+  await deps.webhooks.updateWebhook({ ...current, secrets: rotation.secrets, updatedAt: now.toISOString() });
+  return { secret, previous_expires_at: rotation.previousExpiresAt };
 }
 
+/** Ends a rotation's overlap now: from the next attempt only the newest secret signs. Idempotent (no overlap: nothing to end). */
+export async function endPreviousSecret(deps: Pick<Deps, "webhooks" | "clock">, principal: Principal, number: string, webhookId: string) {
+  const current = await ownedWebhook(deps, principal, number, webhookId);
+  if (current.secrets.length <= 1) return;
+  await deps.webhooks.updateWebhook({ ...current, secrets: endPreviousSecrets(current.secrets), updatedAt: deps.clock.now().toISOString() });
+}
 
 /** One sample event, one attempt, no retries — through the same signer and sender as real traffic, logged as a test. */
 export async function testWebhook(

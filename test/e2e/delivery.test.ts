@@ -475,7 +475,7 @@ describe.concurrent("webhook actions", () => {
     expect(receiver.requests.map((r) => r.headers["x-limephone-event"])).toEqual(["call_status_update"]);
   });
 
-  it("after rotate-secret signs webhook-signature with both secrets and X-LimePhone-Signature with the new one", async ({ expect }) => {
+  it("after rotate-secret signs webhook-signature with both secrets and keeps X-LimePhone-Signature on the old one during the overlap", async ({ expect }) => {
     // Arrange
     const receiver = await receivers.start(answerOk);
     const { number, webhook } = await setUp(receiver.url);
@@ -488,7 +488,7 @@ describe.concurrent("webhook actions", () => {
 
     // Assert
     expect(rotated.status).toBe(200);
-    expect(Object.keys(rotated.json)).toEqual(["secret"]);
+    expect(Object.keys(rotated.json).sort()).toEqual(["previous_expires_at", "secret"]);
     const newSecret: string = rotated.json.secret;
     expect(newSecret).toMatch(/^whsec_[A-Za-z0-9+/]+={0,2}$/);
     expect(Buffer.from(newSecret.slice("whsec_".length), "base64")).toHaveLength(32);
@@ -499,7 +499,8 @@ describe.concurrent("webhook actions", () => {
     expect(values.every((v) => v.startsWith("v1,"))).toBe(true);
     expect(verifyStandard(oldSecret, request)).toEqual(JSON.parse(request.body));
     expect(verifyStandard(newSecret, request)).toEqual(JSON.parse(request.body));
-    expect(request.headers["x-limephone-signature"]).toBe(plainSignature(newSecret, request.body));
+    // Contract 5 (changed): during the overlap the seed's header stays on the previous secret.
+    expect(request.headers["x-limephone-signature"]).toBe(plainSignature(oldSecret, request.body));
   });
 
 

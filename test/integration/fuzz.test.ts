@@ -490,7 +490,13 @@ const ROUTE_SPECS: RouteSpec[] = [
     path: () => fc.record({ number: numberParam([world.deleteNumber]), webhook_id: idParam(() => world.doomedWebhooks) }),
   },
   { key: "POST /v1/numbers/{number}/webhooks/{webhook_id}/test", auth: acct, valid: fc.constantFrom(...EVENT_NAMES).map((event) => ({ event })), path: mainWebhookPath(() => [world.stableWebhook]) },
-  { key: "POST /v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret", auth: acct, path: mainWebhookPath(() => [world.stableWebhook, world.patchWebhook]) },
+  {
+    key: "POST /v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret",
+    auth: acct,
+    valid: fc.integer({ min: 0, max: 86400 }).map((previous_expires_in) => ({ previous_expires_in })),
+    path: mainWebhookPath(() => [world.stableWebhook, world.patchWebhook]),
+  },
+  { key: "DELETE /v1/numbers/{number}/webhooks/{webhook_id}/previous-secret", auth: acct, path: mainWebhookPath(() => [world.stableWebhook, world.patchWebhook]) },
   { key: "GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries", auth: acct, path: mainWebhookPath(() => [world.stableWebhook]), query: true },
   ...["GET /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}", "POST /v1/numbers/{number}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"].map(
     (key): RouteSpec => ({

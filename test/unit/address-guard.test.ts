@@ -166,10 +166,16 @@ describe("isLocalhostName", () => {
     ["localhost", true],
     ["LOCALHOST", true],
     ["localhost.", true],
+    ["localhost..", true],
+    ["LocalHost..", true],
+    ["localhost...", true],
+    ["api.localhost..", true],
     ["api.localhost", true],
     ["a.b.localhost", true],
     ["localhost.example.com", false],
     ["notlocalhost", false],
+    ["notlocalhost..", false],
+    ["localhost..example.com", false],
     ["example.com", false],
   ])("treats %s as a localhost name: %s", (host, expected) => {
     expect(isLocalhostName(host)).toBe(expected);
@@ -221,7 +227,7 @@ describe("createTargetGuard", () => {
     expect(resolve).not.toHaveBeenCalled();
   });
 
-  it.each(["https://localhost/", "https://LOCALHOST:3000/", "https://localhost./", "https://api.localhost/hook", "https://a.b.localhost/"])(
+  it.each(["https://localhost/", "https://LOCALHOST:3000/", "https://localhost./", "https://LocalHost..", "https://LocalHost../hook", "https://api.localhost/hook", "https://a.b.localhost/"])(
     "refuses the localhost name in %s without a lookup",
     async (url) => {
       // Arrange

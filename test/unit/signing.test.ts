@@ -31,7 +31,7 @@ describe("signing", () => {
     expect(bodySignature(v.key_utf8, v.body)).toBe(v.signature_hex);
   });
 
-  it("signs the body with the newest secret and carries one v1 per live secret", () => {
+  it("signs the body with the oldest live secret (the seed header stays on the previous one) and carries one v1 per live secret, newest first", () => {
     // Arrange
     const newest = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const older = "whsec_" + Buffer.alloc(32, 7).toString("base64");
@@ -39,7 +39,7 @@ describe("signing", () => {
     // Act
     const headers = signDelivery([newest, older], "dlv_1", 1614265330, body);
     // Assert
-    expect(headers["x-limephone-signature"]).toBe(bodySignature(newest, body));
+    expect(headers["x-limephone-signature"]).toBe(bodySignature(older, body));
     const parts = headers["webhook-signature"].split(" ");
     expect(parts).toEqual([standardSignature(newest, "dlv_1", 1614265330, body), standardSignature(older, "dlv_1", 1614265330, body)]);
     expect(headers["webhook-id"]).toBe("dlv_1");

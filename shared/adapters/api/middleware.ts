@@ -104,6 +104,26 @@ export function rateLimit(options: { perSecond: number; burst: number; now?: () 
   };
 }
 
+/**
+ * The query as an object with no prototype, so every parameter is an own key the route's
+ * strict schema sees — `__proto__` included (assigned on a plain `{}` it would set the
+ * prototype and vanish, passing where every other unknown parameter answers 400). Read from
+ * `rawQueryString` (API Gateway and the local front both send it) so no builder of
+ * `queryStringParameters` upstream can drop a key first; repeated parameters are joined with
+ * commas, as API Gateway does.
+ */
+export function queryOf(event: Pick<ApiEvent, "rawQueryString" | "queryStringParameters">): Record<string, string> {
+  const query = Object.create(null) as Record<string, string>;
+  if (typeof event.rawQueryString === "string") {
+    for (const [k, v] of new URLSearchParams(event.rawQueryString)) {
+      query[k] = Object.hasOwn(query, k) ? `${query[k]},${v}` : v;
+    }
+    return query;
+  }
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+  return query;
+}
+
 /** Calls the matched route with what the middlewares established. */
 export function dispatch(routes: RouteTable) {
   return async (event: ApiEvent, context: ApiContext): Promise<ApiResult> => {
@@ -118,9 +138,7 @@ export function dispatch(routes: RouteTable) {
         path[k] = v;
       }
     }
-    const query: Record<string, string> = {};
-    for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-    return route.run({ principal: context.principal!, path, query, body: context.body });
+    return route.run({ principal: context.principal!, path, query: queryOf(event), body: context.body });
   };
 }
 

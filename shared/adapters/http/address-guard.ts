@@ -128,10 +128,13 @@ export function isBlockedAddress(ip: string): boolean {
   }
 }
 
-/** `localhost` and every `*.localhost` name (RFC 6761), with or without the trailing root dot. */
+/**
+ * `localhost` and every `*.localhost` name (RFC 6761), in any case, with any number of
+ * trailing dots: the URL parser keeps `localhost..` as written, and a resolver may still
+ * answer it with loopback, so `LocalHost..` is as local as `localhost.`.
+ */
 export function isLocalhostName(host: string): boolean {
-  let name = host.toLowerCase();
-  if (name.endsWith(".")) name = name.slice(0, -1);
+  const name = host.toLowerCase().replace(/\.+$/, "");
   return name === "localhost" || name.endsWith(".localhost");
 }
 
