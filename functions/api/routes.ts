@@ -117,7 +117,7 @@ export function apiRoutes(deps: Deps): RouteTable {
     },
     "POST /v1/numbers/{number}/webhooks/{webhook_id}/rotate-secret": {
       scope: "webhooks:write",
-      body: "optional",
+      body: "json",
       run: async (r) => {
         const number = num(r);
         return json(200, await rotateSecret(deps, r.principal, number, wh(r), parse(RotateRequestSchema, r.body ?? {})));
