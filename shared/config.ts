@@ -1,4 +1,5 @@
 import { parseRetryLadder, type RetryLadder } from "./domain/retry-ladder.js";
+import { parseDisableAfterDays } from "./domain/endpoint-health.js";
 
 /**
  * Environment, parsed once at cold start. Each function asks for the settings it uses;
@@ -23,6 +24,10 @@ export interface Env {
   API_RATE_LIMIT_PER_SECOND: number;
   API_RATE_LIMIT_BURST: number;
   SERVICE_VERSION: string;
+  /** Issue 10: auto-disable after this many days of nothing but failures (1-365, default 5). */
+  WEBHOOK_DISABLE_AFTER_DAYS: number;
+  /** Issue 10: `test` calls one account may have in flight at once, fleet-wide (1-100, default 5). */
+  API_TESTS_IN_FLIGHT_PER_ACCOUNT: number;
 }
 export type EnvKey = keyof Env;
 
@@ -65,6 +70,15 @@ const CHECKS: Record<EnvKey, Check> = {
   API_RATE_LIMIT_PER_SECOND: positive,
   API_RATE_LIMIT_BURST: positive,
   SERVICE_VERSION: nonEmpty,
+  WEBHOOK_DISABLE_AFTER_DAYS: (v) => {
+    try {
+      parseDisableAfterDays(v);
+      return null;
+    } catch {
+      return "must be a whole number of days from 1 to 365";
+    }
+  },
+  API_TESTS_IN_FLIGHT_PER_ACCOUNT: intIn(1, 100),
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv, required: readonly EnvKey[]): Config {
@@ -99,6 +113,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, required: readonly EnvKey[]):
     API_RATE_LIMIT_PER_SECOND: Number(str("API_RATE_LIMIT_PER_SECOND") ?? 200),
     API_RATE_LIMIT_BURST: Number(str("API_RATE_LIMIT_BURST") ?? 400),
     SERVICE_VERSION: str("SERVICE_VERSION") ?? "0.1.0",
+    WEBHOOK_DISABLE_AFTER_DAYS: parseDisableAfterDays(str("WEBHOOK_DISABLE_AFTER_DAYS") ? env.WEBHOOK_DISABLE_AFTER_DAYS : undefined),
+    API_TESTS_IN_FLIGHT_PER_ACCOUNT: Number(str("API_TESTS_IN_FLIGHT_PER_ACCOUNT") ?? 5),
     retryLadder,
   };
 }

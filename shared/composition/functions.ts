@@ -7,6 +7,9 @@ import { storeDeps } from "./stores.js";
 import { retryScheduler } from "./scheduler.js";
 import { secretCipher } from "./secrets.js";
 import { tracedSender } from "../tracing.js";
+import { createDynamoEndpointHealthStore } from "../adapters/aws/dynamo-endpoint-health.js";
+import { createDynamoInFlightLimiter } from "../adapters/aws/dynamo-in-flight-limiter.js";
+import { dynamoClient } from "./clients.js";
 
 const WORKER_ENV = [
   "WEBHOOKS_TABLE_NAME",
@@ -36,6 +39,10 @@ function fullDeps(config: Config, httpClient: HttpClientLoad): Deps & { config: 
     ladder: config.retryLadder,
     userAgent: `LimePhone-Webhooks/${config.SERVICE_VERSION}`,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    health: createDynamoEndpointHealthStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
+    healthPolicy: { disableAfterDays: config.WEBHOOK_DISABLE_AFTER_DAYS },
+    limiter: createDynamoInFlightLimiter(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
+    testsInFlightPerAccount: config.API_TESTS_IN_FLIGHT_PER_ACCOUNT,
   };
 }
 

@@ -4,6 +4,7 @@ import type { DeliveryMessage } from "../domain/delivery-message.js";
 import type { EventName } from "../domain/events.js";
 import type { ApiKeyRecord } from "../domain/keys.js";
 import type { Webhook } from "../domain/webhook.js";
+import type { AutoDisableReason, EndpointHealth } from "../domain/endpoint-health.js";
 
 export interface Clock {
   now(): Date;
@@ -41,6 +42,46 @@ export interface WebhookStore {
   /** Assigns the number to an account (webhookCount reset); returns the previous record. */
   putNumber(number: string, accountId: string): Promise<NumberRecord | null>;
   deleteNumber(number: string): Promise<void>;
+  /**
+   * Turns a webhook off without replacing it (an automatic disable: UpdateItem of `enabled`
+   * and `updated_at` only). false when it is gone or already disabled.
+   */
+  disableWebhook(number: string, webhookId: string, at: string): Promise<boolean>;
+}
+
+/**
+ * Each webhook's endpoint health (contract section 4), kept apart from the webhook so the
+ * API's full replace of a webhook can never overwrite what the worker wrote.
+ */
+export interface EndpointHealthStore {
+  /** null: nothing recorded yet (healthy). Eventually consistent unless asked. */
+  getHealth(webhookId: string, options?: { consistent?: boolean }): Promise<EndpointHealth | null>;
+  /** Several at once (a list of ≤ 10 webhooks): one batch read. */
+  getHealths(webhookIds: readonly string[]): Promise<Map<string, EndpointHealth>>;
+  /**
+   * Applies one attempt's outcome as an update of the fields it moves (the failure count is
+   * an atomic increment, so concurrent attempts all count). With `disable`, the reason is set
+   * only if none is set yet; answers whether this write is the one that disabled.
+   */
+  recordOutcome(
+    webhookId: string,
+    after: EndpointHealth,
+    outcome: { ok: boolean },
+    disable: { reason: AutoDisableReason; at: string } | null,
+  ): Promise<{ disabled: boolean }>;
+  /** Replaces the health (PATCH enabled:false / enabled:true). */
+  putHealth(webhookId: string, health: EndpointHealth): Promise<void>;
+  deleteHealth(webhookId: string): Promise<void>;
+}
+
+/**
+ * A fleet-wide bound on how many of something may be in flight at once (a lease map in one
+ * item, each lease expiring by itself so a killed process leaks nothing).
+ */
+export interface InFlightLimiter {
+  /** Takes a lease for `holder` unless `max` unexpired leases are held; false when full. */
+  acquire(scope: string, holder: string, max: number, now: Date, ttlMs: number): Promise<boolean>;
+  release(scope: string, holder: string): Promise<void>;
 }
 
 export interface KeyStore {

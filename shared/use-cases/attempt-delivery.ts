@@ -4,6 +4,7 @@ import { nextAttemptMessage, type DeliveryMessage } from "../domain/delivery-mes
 import { nextAttemptAt } from "../domain/retry-ladder.js";
 import type { Deps } from "./deps.js";
 import { sendAttempt } from "./send-attempt.js";
+import { recordHealth, type HealthDeps } from "./record-health.js";
 
 export type AttemptResult =
   /** `record` is the attempt as the log keeps it (loggedAttempt rebuilds the request; not needed to log a line). */
@@ -11,7 +12,10 @@ export type AttemptResult =
   | { kind: "canceled" }
   | { kind: "stale"; reason: string };
 
-type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent">;
+type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent"> & HealthDeps;
+
+/** 410 Gone: the endpoint has said it is gone for good — the delivery fails at once, no retry (contract section 5). */
+export const GONE = 410;
 
 function stateAfter(recorded: AttemptRecord): DeliveryStatus {
   if (recorded.error === null) return "succeeded";
@@ -61,9 +65,14 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     test: false,
   };
 
-  // Each attempt uses the webhook as it is now: deleted or disabled means canceled.
-  const webhook = await deps.webhooks.getWebhook(message.virtualNumber, message.webhookId, { consistent: false });
-  if (!webhook || !webhook.enabled) {
+  // Each attempt uses the webhook as it is now: deleted or disabled means canceled. Its
+  // health (its own item) is read beside it: an automatic disable counts even if a PATCH
+  // raced it on the webhook item.
+  const [webhook, health] = await Promise.all([
+    deps.webhooks.getWebhook(message.virtualNumber, message.webhookId, { consistent: false }),
+    deps.health.getHealth(message.webhookId),
+  ]);
+  if (!webhook || !webhook.enabled || (health?.disabledReason ?? null) !== null) {
     if (existing) await deps.log.transition(message.webhookId, message.deliveryId, OPEN_STATUSES, { status: "canceled", nextAttemptAt: null });
     else await deps.log.createDelivery({ ...base, status: "canceled" });
     return { kind: "canceled" };
@@ -72,10 +81,16 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   // The delivery's own payload and event, so the log's rebuild of the request is exact.
   const sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
-  const retryAt = sent.ok ? null : nextAttemptAt(deps.ladder, message.rung, deps.clock.now());
+  const answeredAt = deps.clock.now();
+  const status = sent.record.response?.status ?? null;
+  const retryAt = sent.ok || status === GONE ? null : nextAttemptAt(deps.ladder, message.rung, answeredAt);
   const record: AttemptRecord = { ...sent.record, nextAttemptAt: retryAt ? retryAt.toISOString() : null };
   const written = await recordAttempt(deps, message, { ...base, generation, rung: message.rung }, record);
-  if (written.schedule) await deps.scheduler.schedule(nextAttemptMessage(message), new Date(written.schedule));
+  // Health before the retry is scheduled: an attempt that disables the webhook schedules nothing
+  // (its own delivery is canceled with the others, as PATCH enabled:false does).
+  // A second run of the same message (duplicate) was counted by its first run.
+  const disabled = written.duplicate ? null : await recordHealth(deps, webhook, health, sent.ok ? { ok: true } : { ok: false, status }, answeredAt);
+  if (written.schedule && !disabled) await deps.scheduler.schedule(nextAttemptMessage(message), new Date(written.schedule));
   return {
     kind: "attempted",
     status: written.status,

@@ -4,6 +4,7 @@ import {
   PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
@@ -209,6 +210,25 @@ export function createDynamoWebhookStore(client: DynamoDBClient, tableName: stri
 
     async deleteNumber(number) {
       await client.send(new DeleteItemCommand({ TableName: tableName, Key: numberKey(number) }));
+    },
+
+    // --- issue 10: automatic disable. Only `enabled` and `updated_at` change; the rest of the item is left as it is.
+    async disableWebhook(number, webhookId, at) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: webhookKey(number, webhookId),
+            UpdateExpression: "SET enabled = :off, updated_at = :at",
+            ConditionExpression: "attribute_exists(pk) AND enabled = :on",
+            ExpressionAttributeValues: { ":off": { BOOL: false }, ":on": { BOOL: true }, ":at": { S: at } },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if ((e as Error).name === "ConditionalCheckFailedException") return false;
+        throw e;
+      }
     },
   };
 }
