@@ -21,7 +21,7 @@ const alarm = (id: string) => {
 };
 
 describe("alarms", () => {
-  it("are the ten the runbook describes", () => {
+  it("are the eleven the runbook describes", () => {
     expect(Object.keys(service.observability.alarms).sort()).toEqual(
       [
         "DlqNotEmpty",
@@ -34,9 +34,22 @@ describe("alarms", () => {
         "DeliveryErrors",
         "DeliveryThrottles",
         "ApiServerErrors",
+        "WebhookAutoDisabled",
       ].sort(),
     );
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 10);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 11);
+  });
+
+  it("fires on every automatic disable of a webhook, from the metric the worker and test write", () => {
+    expect(alarm("WebhookAutoDisabled")).toMatchObject({
+      Namespace: "VirtualNumberWebhooks",
+      MetricName: "WebhooksAutoDisabled",
+      Dimensions: [{ Name: "Service", Value: "webhooks" }],
+      Statistic: "Sum",
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
   });
 
   it("notify the alarm topic on alarm and on recovery, and treat no data as fine", () => {

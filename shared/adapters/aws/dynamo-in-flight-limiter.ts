@@ -13,22 +13,8 @@ import { isConditionFailed } from "./dynamo-errors.js";
 const key = (scope: string) => ({ pk: { S: `LIM#${scope}` }, sk: { S: "LIM" } });
 
 export function createDynamoInFlightLimiter(client: DynamoDBClient, tableName: string): InFlightLimiter {
-  async function tryAcquire(scope: string, holder: string, max: number, until: number): Promise<"taken" | "full" | "no-item"> {
-    try {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: key(scope),
-          UpdateExpression: "SET leases.#h = :until",
-          ConditionExpression: "attribute_exists(leases) AND size(leases) < :max",
-          ExpressionAttributeNames: { "#h": holder },
-          ExpressionAttributeValues: { ":until": { N: String(until) }, ":max": { N: String(max) } },
-        }),
-      );
-      return "taken";
-    } catch (e) {
-      if (!isConditionFailed(e)) throw e;
-    }
+  async function tryAcquire(scope: string, holder: string, max: number, until: number): Promise<"taken" | "full"> {
+    if (await takeInExisting(scope, holder, max, until)) return "taken";
     try {
       await client.send(
         new PutItemCommand({
@@ -40,7 +26,27 @@ export function createDynamoInFlightLimiter(client: DynamoDBClient, tableName: s
       return "taken";
     } catch (e) {
       if (!isConditionFailed(e)) throw e;
-      return "full";
+    }
+    // The item exists (another holder created it at the same moment): one more try in it.
+    return (await takeInExisting(scope, holder, max, until)) ? "taken" : "full";
+  }
+
+  async function takeInExisting(scope: string, holder: string, max: number, until: number): Promise<boolean> {
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: key(scope),
+          UpdateExpression: "SET leases.#h = :until",
+          ConditionExpression: "attribute_exists(leases) AND size(leases) < :max",
+          ExpressionAttributeNames: { "#h": holder },
+          ExpressionAttributeValues: { ":until": { N: String(until) }, ":max": { N: String(max) } },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (!isConditionFailed(e)) throw e;
+      return false;
     }
   }
 
