@@ -28,6 +28,10 @@ export interface Env {
   WEBHOOK_DISABLE_AFTER_DAYS: number;
   /** Issue 10: `test` calls one account may have in flight at once, fleet-wide (1-100, default 5). */
   API_TESTS_IN_FLIGHT_PER_ACCOUNT: number;
+  /** Issue 10 §1: the slow lane's queue; unset runs one lane (no admission control). */
+  DELIVERY_SLOW_QUEUE_URL?: string;
+  /** Issue 10 §1: one endpoint's attempts in flight at once in the main lane, fleet-wide (1-100, default 5). */
+  WEBHOOK_MAX_IN_FLIGHT: number;
 }
 export type EnvKey = keyof Env;
 
@@ -79,6 +83,8 @@ const CHECKS: Record<EnvKey, Check> = {
     }
   },
   API_TESTS_IN_FLIGHT_PER_ACCOUNT: intIn(1, 100),
+  DELIVERY_SLOW_QUEUE_URL: url,
+  WEBHOOK_MAX_IN_FLIGHT: intIn(1, 100),
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv, required: readonly EnvKey[]): Config {
@@ -115,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, required: readonly EnvKey[]):
     SERVICE_VERSION: str("SERVICE_VERSION") ?? "0.1.0",
     WEBHOOK_DISABLE_AFTER_DAYS: parseDisableAfterDays(str("WEBHOOK_DISABLE_AFTER_DAYS") ? env.WEBHOOK_DISABLE_AFTER_DAYS : undefined),
     API_TESTS_IN_FLIGHT_PER_ACCOUNT: Number(str("API_TESTS_IN_FLIGHT_PER_ACCOUNT") ?? 5),
+    ...(str("DELIVERY_SLOW_QUEUE_URL") ? { DELIVERY_SLOW_QUEUE_URL: env.DELIVERY_SLOW_QUEUE_URL } : {}),
+    WEBHOOK_MAX_IN_FLIGHT: Number(str("WEBHOOK_MAX_IN_FLIGHT") ?? 5),
     retryLadder,
   };
 }

@@ -9,7 +9,9 @@ import { secretCipher } from "./secrets.js";
 import { tracedSender } from "../tracing.js";
 import { createDynamoEndpointHealthStore } from "../adapters/aws/dynamo-endpoint-health.js";
 import { createDynamoInFlightLimiter } from "../adapters/aws/dynamo-in-flight-limiter.js";
-import { dynamoClient } from "./clients.js";
+import { dynamoClient, sqsClient } from "./clients.js";
+import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.js";
+import { DEFAULT_LANE_POLICY } from "../domain/lanes.js";
 
 const WORKER_ENV = [
   "WEBHOOKS_TABLE_NAME",
@@ -43,6 +45,13 @@ function fullDeps(config: Config, httpClient: HttpClientLoad): Deps & { config: 
     healthPolicy: { disableAfterDays: config.WEBHOOK_DISABLE_AFTER_DAYS },
     limiter: createDynamoInFlightLimiter(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
     testsInFlightPerAccount: config.API_TESTS_IN_FLIGHT_PER_ACCOUNT,
+    lanes: config.DELIVERY_SLOW_QUEUE_URL
+      ? {
+          slowQueue: createSqsDeliveryQueue(sqsClient(), config.DELIVERY_SLOW_QUEUE_URL),
+          policy: { ...DEFAULT_LANE_POLICY, maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT },
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        }
+      : null,
   };
 }
 

@@ -14,6 +14,8 @@ export interface DeliveryView {
   last_attempt_at: string | null;
   next_attempt_at: string | null;
   test: boolean;
+  /** Issue 10: present while the next attempt is held back (e.g. "endpoint_slow"); it goes at next_attempt_at or soon after. */
+  wait_reason?: string;
 }
 
 export function deliveryView(d: Delivery): DeliveryView {
@@ -28,6 +30,7 @@ export function deliveryView(d: Delivery): DeliveryView {
     last_attempt_at: d.lastAttemptAt,
     next_attempt_at: d.nextAttemptAt,
     test: d.test,
+    ...(d.waitReason ? { wait_reason: d.waitReason } : {}),
   };
 }
 

@@ -49,13 +49,16 @@ export interface WebhookStore {
   disableWebhook(number: string, webhookId: string, at: string): Promise<boolean>;
 }
 
+/** Health as stored, with the lane flag (issue 10 §1): until when the endpoint's deliveries go to the slow lane. */
+export type StoredHealth = EndpointHealth & { slowUntil?: string | null };
+
 /**
  * Each webhook's endpoint health (contract section 4), kept apart from the webhook so the
  * API's full replace of a webhook can never overwrite what the worker wrote.
  */
 export interface EndpointHealthStore {
   /** null: nothing recorded yet (healthy). Eventually consistent unless asked. */
-  getHealth(webhookId: string, options?: { consistent?: boolean }): Promise<EndpointHealth | null>;
+  getHealth(webhookId: string, options?: { consistent?: boolean }): Promise<StoredHealth | null>;
   /** Several at once (a list of ≤ 10 webhooks): one batch read. */
   getHealths(webhookIds: readonly string[]): Promise<Map<string, EndpointHealth>>;
   /**
@@ -68,7 +71,13 @@ export interface EndpointHealthStore {
     after: EndpointHealth,
     outcome: { ok: boolean },
     disable: { reason: AutoDisableReason; at: string } | null,
+    options?: { slowUntil?: string },
   ): Promise<{ disabled: boolean }>;
+  /**
+   * Sends the endpoint's deliveries to the slow lane until `until` (an attempt still in flight
+   * after 1 s). One conditional write: false when a later mark is already there.
+   */
+  markSlow(webhookId: string, until: string): Promise<boolean>;
   /** Replaces the health (PATCH enabled:false / enabled:true). */
   putHealth(webhookId: string, health: EndpointHealth): Promise<void>;
   deleteHealth(webhookId: string): Promise<void>;
@@ -133,6 +142,13 @@ export interface DeliveryLog {
     outcome: Pick<Delivery, "status" | "lastAttemptAt" | "nextAttemptAt">,
     inline?: AttemptRecord,
   ): Promise<boolean>;
+  /**
+   * Issue 10: a delivery held back from its attempt (moved to the slow lane) shows when it will
+   * go and why it waits: `next_attempt_at` and `wait_reason`, its rung kept. Creates the
+   * delivery for a first attempt; otherwise only while it is still on that ladder, open and
+   * before that rung. The attempt's outcome removes `wait_reason`.
+   */
+  markWaiting(delivery: Delivery, rung: number, wait: { reason: string; nextAttemptAt: string }): Promise<void>;
   /** Counts an attempt whose outcome no longer applies (its ladder was canceled while it was in flight). */
   countAttempt(webhookId: string, deliveryId: string): Promise<void>;
   /** Creates the delivery as given unless it exists (canceled before any attempt). */

@@ -5,14 +5,22 @@ import { nextAttemptAt } from "../domain/retry-ladder.js";
 import type { Deps } from "./deps.js";
 import { sendAttempt } from "./send-attempt.js";
 import { recordHealth, type HealthDeps } from "./record-health.js";
+import { flagUntil, leaseFor, slowLaneReason, type LanePolicy, type WaitReason } from "../domain/lanes.js";
 
 export type AttemptResult =
   /** `record` is the attempt as the log keeps it (loggedAttempt rebuilds the request; not needed to log a line). */
   | { kind: "attempted"; status: DeliveryStatus; record: AttemptRecord; duplicate: boolean; applied: boolean }
   | { kind: "canceled" }
+  /** Held back from the main lane: sent to the slow lane with its rung, the delivery shows why (issue 10 §1). */
+  | { kind: "moved"; reason: WaitReason }
   | { kind: "stale"; reason: string };
 
-type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent"> & HealthDeps;
+type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent"> &
+  HealthDeps &
+  Partial<Pick<Deps, "lanes" | "limiter">>;
+
+/** Which lane's worker runs the attempt (issue 10 §1): the main lane admits, the slow lane sends. */
+export type Lane = "main" | "slow";
 
 /** 410 Gone: the endpoint has said it is gone for good — the delivery fails at once, no retry (contract section 5). */
 export const GONE = 410;
@@ -35,7 +43,7 @@ function stateAfter(recorded: AttemptRecord): DeliveryStatus {
  * schedule, idempotent). An attempt that was in flight when its ladder was canceled or
  * replaced is logged and counted, but changes nothing else.
  */
-export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage): Promise<AttemptResult> {
+export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage, lane: Lane = "main"): Promise<AttemptResult> {
   const { generation } = message;
   // First attempts are the hot path and skip this read; retries and redeliveries check
   // that the delivery still wants this attempt (same ladder, still open, rung not made).
@@ -73,13 +81,43 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     deps.health.getHealth(message.webhookId),
   ]);
   if (!webhook || !webhook.enabled || (health?.disabledReason ?? null) !== null) {
-    if (existing) await deps.log.transition(message.webhookId, message.deliveryId, OPEN_STATUSES, { status: "canceled", nextAttemptAt: null });
-    else await deps.log.createDelivery({ ...base, status: "canceled" });
+    // A first attempt held back earlier already has its (pending) item: it is canceled too.
+    if (existing || !(await deps.log.createDelivery({ ...base, status: "canceled" }))) {
+      await deps.log.transition(message.webhookId, message.deliveryId, OPEN_STATUSES, { status: "canceled", nextAttemptAt: null });
+    }
     return { kind: "canceled" };
   }
 
-  // The delivery's own payload and event, so the log's rebuild of the request is exact.
-  const sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
+  // Issue 10 §1: the main lane sends only what cannot hold it — an endpoint not known to be
+  // troubled, within its fleet-wide bound of attempts in flight. The rest goes to the slow lane.
+  const lanes = deps.lanes ?? null;
+  let lease: { scope: string; holder: string } | null = null;
+  if (lanes && lane === "main") {
+    const now = deps.clock.now();
+    let reason = slowLaneReason(health, now);
+    if (reason === null) {
+      const { holder, ttlMs } = leaseFor(message, lanes.timeoutMs);
+      const scope = `EP#${message.webhookId}`;
+      if (await deps.limiter!.acquire(scope, holder, lanes.policy.maxInFlight, now, ttlMs)) lease = { scope, holder };
+      else reason = "endpoint_in_flight_limit";
+    }
+    if (reason !== null) {
+      await deps.log.markWaiting({ ...base, generation }, message.rung, { reason, nextAttemptAt: now.toISOString() });
+      await lanes.slowQueue.send([message]);
+      return { kind: "moved", reason };
+    }
+  }
+
+  // The delivery's own payload and event, so the log's rebuild of the request is exact. An
+  // attempt still in flight after slowAfterMs flags its endpoint slow (both lanes).
+  const watch = lanes ? watchSlow(deps, message.webhookId, lanes.policy) : null;
+  let sent: Awaited<ReturnType<typeof sendAttempt>>;
+  try {
+    sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
+  } finally {
+    watch?.stop();
+    if (lease) await deps.limiter!.release(lease.scope, lease.holder);
+  }
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
   const answeredAt = deps.clock.now();
   const status = sent.record.response?.status ?? null;
@@ -153,4 +191,21 @@ async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: De
   if (current.generation === message.generation && current.status === "retrying" && current.rung === message.rung && current.nextAttemptAt) {
     await deps.scheduler.schedule(nextAttemptMessage(message), new Date(current.nextAttemptAt));
   }
+}
+
+/** Per instance: the last flag this instance set per endpoint, so a burst of slow attempts writes it once. */
+const flaggedUntil = new Map<string, number>();
+
+/** Sets the endpoint's slow flag if the attempt is still in flight after policy.slowAfterMs; stop() when it ends. */
+function watchSlow(deps: Pick<WorkerDeps, "health" | "clock" | "logger">, webhookId: string, policy: LanePolicy) {
+  const timer = setTimeout(() => {
+    const now = deps.clock.now();
+    if ((flaggedUntil.get(webhookId) ?? 0) > now.getTime() + policy.flagMs / 2) return;
+    const until = flagUntil(policy, now);
+    flaggedUntil.set(webhookId, Date.parse(until));
+    if (flaggedUntil.size > 10_000) flaggedUntil.clear();
+    deps.health.markSlow(webhookId, until).catch((error) => deps.logger.warn("could not flag a slow endpoint", { webhook_id: webhookId, error }));
+  }, policy.slowAfterMs);
+  timer.unref?.();
+  return { stop: () => clearTimeout(timer) };
 }

@@ -1,6 +1,7 @@
 import type { RetryLadder } from "../domain/retry-ladder.js";
 import type { Logger } from "../logger.js";
 import type { HealthPolicy } from "../domain/endpoint-health.js";
+import type { LanePolicy } from "../domain/lanes.js";
 import type {
   Clock,
   DeliveryLog,
@@ -36,4 +37,6 @@ export interface Deps {
   /** Issue 10: fleet-wide in-flight bounds (tests per account). */
   limiter: InFlightLimiter;
   testsInFlightPerAccount: number;
+  /** Issue 10 §1: the slow lane's queue and the lane policy; null runs one lane (no admission). */
+  lanes: { slowQueue: DeliveryQueue; policy: LanePolicy; timeoutMs: number } | null;
 }

@@ -125,6 +125,9 @@ export function memoryHealthStore(): EndpointHealthStore & { items: Map<string, 
     async deleteHealth(webhookId) {
       items.delete(webhookId);
     },
+    async markSlow() {
+      return true;
+    },
   };
 }
 
@@ -197,6 +200,7 @@ export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, Attem
     listAttempts: () => unused("listAttempts"),
     listDeliveries: () => unused("listDeliveries"),
     listOpenDeliveries: () => unused("listOpenDeliveries"),
+    markWaiting: () => unused("markWaiting"),
   };
 }
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import type { RuntimeProcess } from "../support/local-runtime.js";
 import {
   EVENT_NAMES,
@@ -48,10 +48,10 @@ beforeAll(async () => {
   acme = client(() => runtime.url, acmeApiKey);
 });
 
-afterEach(async () => {
-  await receivers.closeAll();
-});
+// Receivers close at the end of the file: the suites run their tests concurrently, and an
+// afterEach closed the receivers of tests still running (connection_error, lost requests).
 afterAll(async () => {
+  await receivers.closeAll();
   await disposeRuntime(runtime);
 });
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { admin, type RuntimeProcess } from "../support/local-runtime.js";
 import {
   accountKey,
@@ -58,10 +58,10 @@ beforeAll(async () => {
   globex = client(base, globexApiKey);
 });
 
-afterEach(async () => {
-  await receivers.closeAll();
-});
+// Receivers close at the end of the file: the suites run their tests concurrently, and an
+// afterEach closed the receivers of tests still running (connection_error, lost requests).
 afterAll(async () => {
+  await receivers.closeAll();
   await disposeRuntime(runtime);
 });
 

@@ -81,6 +81,7 @@ export function testDeps(
     healthPolicy: { disableAfterDays: config.WEBHOOK_DISABLE_AFTER_DAYS },
     limiter: createDynamoInFlightLimiter(embedded.dynamoClient, embedded.tables.webhooks),
     testsInFlightPerAccount: config.API_TESTS_IN_FLIGHT_PER_ACCOUNT,
+    lanes: null,
     ...overrides,
   } as FullDeps & { scheduler: ReturnType<typeof recordingScheduler> };
 }

@@ -9,7 +9,7 @@ import {
   type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
 import { DISABLED_REASONS, type DisabledReason, type EndpointHealth } from "../../domain/endpoint-health.js";
-import type { EndpointHealthStore } from "../../ports/index.js";
+import type { EndpointHealthStore, StoredHealth } from "../../ports/index.js";
 import { isConditionFailed } from "./dynamo-errors.js";
 
 /*
@@ -21,9 +21,10 @@ const healthKey = (webhookId: string) => ({ pk: { S: `HLT#${webhookId}` }, sk: {
 
 const str = (v: AttributeValue | undefined): string | null => (v?.S !== undefined ? v.S : null);
 
-function fromItem(item: Record<string, AttributeValue>): EndpointHealth {
+function fromItem(item: Record<string, AttributeValue>): StoredHealth {
   const reason = str(item.disabled_reason);
   return {
+    slowUntil: str(item.slow_until),
     consecutiveFailures: Number(item.consecutive_failures?.N ?? "0"),
     lastSuccessAt: str(item.last_success_at),
     lastFailureAt: str(item.last_failure_at),
@@ -44,7 +45,7 @@ function toItem(webhookId: string, h: EndpointHealth): Record<string, AttributeV
 }
 
 export function createDynamoEndpointHealthStore(client: DynamoDBClient, tableName: string): EndpointHealthStore {
-  async function update(webhookId: string, after: EndpointHealth, ok: boolean, disable: { reason: string; at: string } | null) {
+  async function update(webhookId: string, after: EndpointHealth, ok: boolean, disable: { reason: string; at: string } | null, slowUntil?: string) {
     const values: Record<string, AttributeValue> = {};
     let expression: string;
     if (ok) {
@@ -56,6 +57,11 @@ export function createDynamoEndpointHealthStore(client: DynamoDBClient, tableNam
       values[":one"] = { N: "1" };
       values[":lf"] = { S: after.lastFailureAt! };
       const sets = ["last_failure_at = :lf"];
+      if (slowUntil) {
+        // The failing endpoint's next deliveries go to the slow lane (issue 10 §1): no extra write.
+        values[":su"] = { S: slowUntil };
+        sets.push("slow_until = :su");
+      }
       if (after.failingRunStartedAt) {
         values[":fr"] = { S: after.failingRunStartedAt };
         sets.push("failing_run_started_at = :fr");
@@ -98,19 +104,38 @@ export function createDynamoEndpointHealthStore(client: DynamoDBClient, tableNam
       return found;
     },
 
-    async recordOutcome(webhookId, after, outcome, disable) {
+    async recordOutcome(webhookId, after, outcome, disable, options = {}) {
+      const { slowUntil } = options;
       if (!disable) {
-        await update(webhookId, after, outcome.ok, null);
+        await update(webhookId, after, outcome.ok, null, slowUntil);
         return { disabled: false };
       }
       try {
-        await update(webhookId, after, outcome.ok, disable);
+        await update(webhookId, after, outcome.ok, disable, slowUntil);
         return { disabled: true };
       } catch (e) {
         if (!isConditionFailed(e)) throw e;
         // Another attempt disabled it first: this failure still counts.
-        await update(webhookId, after, outcome.ok, null);
+        await update(webhookId, after, outcome.ok, null, slowUntil);
         return { disabled: false };
+      }
+    },
+
+    async markSlow(webhookId, until) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: healthKey(webhookId),
+            UpdateExpression: "SET slow_until = :u",
+            ConditionExpression: "attribute_not_exists(slow_until) OR slow_until < :u",
+            ExpressionAttributeValues: { ":u": { S: until } },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if (isConditionFailed(e)) return false;
+        throw e;
       }
     },
 
