@@ -12,6 +12,7 @@ import { createDynamoInFlightLimiter } from "../adapters/aws/dynamo-in-flight-li
 import { dynamoClient, sqsClient } from "./clients.js";
 import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.js";
 import { DEFAULT_LANE_POLICY } from "../domain/lanes.js";
+import { createCoalescingQueue } from "../adapters/coalescing-queue.js";
 
 const WORKER_ENV = [
   "WEBHOOKS_TABLE_NAME",
@@ -47,7 +48,7 @@ function fullDeps(config: Config, httpClient: HttpClientLoad): Deps & { config: 
     testsInFlightPerAccount: config.API_TESTS_IN_FLIGHT_PER_ACCOUNT,
     lanes: config.DELIVERY_SLOW_QUEUE_URL
       ? {
-          slowQueue: createSqsDeliveryQueue(sqsClient(), config.DELIVERY_SLOW_QUEUE_URL),
+          slowQueue: createCoalescingQueue(createSqsDeliveryQueue(sqsClient(), config.DELIVERY_SLOW_QUEUE_URL)),
           policy: { ...DEFAULT_LANE_POLICY, maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT },
           timeoutMs: config.WEBHOOK_TIMEOUT_MS,
         }

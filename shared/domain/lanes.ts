@@ -17,11 +17,15 @@ export interface LanePolicy {
   maxInFlight: number;
   /** An attempt still in flight after this long flags its endpoint slow. */
   slowAfterMs: number;
+  /** How long an attempt over the bound waits for a lease before it moves to the slow lane. */
+  leaseWaitMs: number;
+  /** ...but no longer than this when none of the endpoint's attempts here started or ended since (it is not turning over). */
+  stuckAfterMs: number;
   /** How long a flag (a failure, or an attempt slower than slowAfterMs) keeps the endpoint in the slow lane. */
   flagMs: number;
 }
 
-export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, flagMs: 5 * 60_000 };
+export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 1_000, stuckAfterMs: 250, flagMs: 5 * 60_000 };
 
 /**
  * Why an endpoint's next main-lane attempt goes to the slow lane instead, or null when it may

@@ -97,9 +97,8 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     let reason = slowLaneReason(health, now);
     if (reason === null) {
       const { holder, ttlMs } = leaseFor(message, lanes.timeoutMs);
-      const scope = `EP#${message.webhookId}`;
-      if (await deps.limiter!.acquire(scope, holder, lanes.policy.maxInFlight, now, ttlMs)) lease = { scope, holder };
-      else reason = "endpoint_in_flight_limit";
+      lease = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs);
+      if (!lease) reason = "endpoint_in_flight_limit";
     }
     if (reason !== null) {
       await deps.log.markWaiting({ ...base, generation }, message.rung, { reason, nextAttemptAt: now.toISOString() });
@@ -116,7 +115,10 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
   } finally {
     watch?.stop();
-    if (lease) await deps.limiter!.release(lease.scope, lease.holder);
+    if (lease) {
+      leaveHere(message.webhookId);
+      await deps.limiter!.release(lease.scope, lease.holder);
+    }
   }
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
   const answeredAt = deps.clock.now();
@@ -191,6 +193,53 @@ async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: De
   if (current.generation === message.generation && current.status === "retrying" && current.rung === message.rung && current.nextAttemptAt) {
     await deps.scheduler.schedule(nextAttemptMessage(message), new Date(current.nextAttemptAt));
   }
+}
+
+/**
+ * A main-lane lease on the endpoint, waiting up to policy.leaseWaitMs for one to free: a
+ * healthy endpoint's leases free within milliseconds (a backlog of its own deliveries in one
+ * batch goes out a few at a time, in this lane), a hanging endpoint's do not (its overflow
+ * moves to the slow lane after that short wait). This instance's own attempts count first
+ * (no write to learn that the bound is reached); the lease item counts the fleet's.
+ */
+async function takeLease(
+  deps: Pick<WorkerDeps, "limiter" | "clock">,
+  webhookId: string,
+  holder: string,
+  policy: LanePolicy,
+  ttlMs: number,
+): Promise<{ scope: string; holder: string } | null> {
+  const scope = `EP#${webhookId}`;
+  const deadline = Date.now() + policy.leaseWaitMs;
+  for (;;) {
+    const here = inFlightHere.get(webhookId) ?? 0;
+    if (here < policy.maxInFlight) {
+      inFlightHere.set(webhookId, here + 1);
+      turnedOverAt.set(webhookId, Date.now());
+      let taken = false;
+      try {
+        taken = await deps.limiter!.acquire(scope, holder, policy.maxInFlight, deps.clock.now(), ttlMs);
+      } finally {
+        if (!taken) leaveHere(webhookId);
+      }
+      if (taken) return { scope, holder };
+    }
+    const now = Date.now();
+    if (now >= deadline || now - (turnedOverAt.get(webhookId) ?? now) > policy.stuckAfterMs) return null;
+    await new Promise((r) => setTimeout(r, here < policy.maxInFlight ? 50 : 10));
+  }
+}
+
+/** Per instance: this instance's main-lane attempts in flight per endpoint (the lease item counts the fleet's). */
+const inFlightHere = new Map<string, number>();
+/** Per instance: when an attempt to the endpoint last started or ended here (is it turning over?). */
+const turnedOverAt = new Map<string, number>();
+function leaveHere(webhookId: string) {
+  turnedOverAt.set(webhookId, Date.now());
+  if (turnedOverAt.size > 10_000) turnedOverAt.clear();
+  const left = (inFlightHere.get(webhookId) ?? 1) - 1;
+  if (left <= 0) inFlightHere.delete(webhookId);
+  else inFlightHere.set(webhookId, left);
 }
 
 /** Per instance: the last flag this instance set per endpoint, so a burst of slow attempts writes it once. */
