@@ -7,6 +7,7 @@ import { IngestFunction } from "../constructs/ingest-function.js";
 import { ManagementFunction } from "../constructs/management-function.js";
 import { Observability } from "../constructs/observability.js";
 import { RetryScheduling } from "../constructs/retry-scheduling.js";
+import { SlowLane } from "../constructs/slow-lane.js";
 import type { ServiceEnvironment } from "../constructs/service-function.js";
 import type { Storage } from "../constructs/storage.js";
 import { DEFAULT_RETRY_DELAYS_S } from "../../shared/domain/retry-ladder.js";
@@ -33,6 +34,7 @@ export class ServiceStack extends Stack {
   readonly worker: DeliveryWorker;
   readonly httpApi: WebhooksHttpApi;
   readonly observability: Observability;
+  readonly slowLane: SlowLane;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -60,6 +62,15 @@ export class ServiceStack extends Stack {
       RETRY_SCHEDULER_ROLE_ARN: this.retryScheduling.role.roleArn,
     };
     const tables = { webhooksTable: storage.webhooksTable, deliveriesTable: storage.deliveriesTable };
+    // Issue 10 §1: the slow lane; the main worker moves troubled endpoints' deliveries there.
+    this.slowLane = new SlowLane(this, "SlowLane", {
+      environment,
+      logRetention,
+      ...tables,
+      secretsKey: storage.secretsKey,
+      retryScheduling: this.retryScheduling,
+      maxReceiveCount: DELIVERY_MAX_RECEIVE_COUNT,
+    });
 
     this.ingest = new IngestFunction(this, "Ingest", { environment, logRetention, ...tables, deliveryQueue: this.deliveryQueue.queue });
     this.management = new ManagementFunction(this, "Management", {
@@ -71,7 +82,7 @@ export class ServiceStack extends Stack {
       retryScheduling: this.retryScheduling,
     });
     this.worker = new DeliveryWorker(this, "Worker", {
-      environment,
+      environment: { ...environment, DELIVERY_SLOW_QUEUE_URL: this.slowLane.queue.queueUrl },
       logRetention,
       ...tables,
       deliveryQueue: this.deliveryQueue,
@@ -79,6 +90,8 @@ export class ServiceStack extends Stack {
       retryScheduling: this.retryScheduling,
       maxConcurrency: settings.deliveryMaxConcurrency,
     });
+
+    this.slowLane.grantMoveTo(this.worker.service.role);
 
     this.httpApi = new WebhooksHttpApi(this, "Api", {
       functions: { api: this.management.service.function, ingest: this.ingest.service.function },
@@ -93,6 +106,8 @@ export class ServiceStack extends Stack {
       deliveryQueue: this.deliveryQueue,
       httpApi: this.httpApi,
     });
+
+    this.slowLane.addAlarms(this.observability.alarmTopic, "infra/ops-guide.md (README: Operations > Alarms)");
 
     new CfnOutput(this, "ApiUrl", { value: this.httpApi.url, description: "Base URL of the API (paths start with /v1)" });
     new CfnOutput(this, "DeliveryQueueUrl", { value: this.deliveryQueue.queue.queueUrl });

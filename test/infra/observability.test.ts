@@ -37,7 +37,8 @@ describe("alarms", () => {
         "WebhookAutoDisabled",
       ].sort(),
     );
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 11);
+    // + the slow lane's three (infra/constructs/slow-lane.ts, tested in test/infra/slow-lane.test.ts).
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 14);
   });
 
   it("fires on every automatic disable of a webhook, from the metric the worker and test write", () => {
