@@ -48,8 +48,13 @@ export function createDeliveryHandler(deps: FullDeps, lane: Lane = "main") {
           },
         });
       } else if (result.kind === "moved") {
-        // Held back from the main lane with its rung: the slow lane makes the attempt.
-        deps.logger.info("delivery moved to the slow lane", { ...ids, status: "held", reason: result.reason, lane });
+        // Held back with its rung: the slow lane makes the attempt, or the main lane a little later.
+        deps.logger.info(result.lane === "slow" ? "delivery moved to the slow lane" : "delivery held back in the main lane", {
+          ...ids,
+          status: "held",
+          reason: result.reason,
+          to: result.lane,
+        });
       } else {
         deps.logger.info(result.kind === "canceled" ? "delivery canceled: webhook deleted or disabled" : "stale message skipped", {
           ...ids,

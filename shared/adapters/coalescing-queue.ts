@@ -19,7 +19,8 @@ export function createCoalescingQueue(inner: DeliveryQueue, windowMs = 5): Deliv
     );
   }
   return {
-    send(messages) {
+    send(messages, options = {}) {
+      if (options.delaySeconds) return inner.send(messages, options);
       return new Promise<void>((resolve, reject) => {
         pending.push({ messages, resolve, reject });
         if (pending.reduce((n, p) => n + p.messages.length, 0) >= 10) {

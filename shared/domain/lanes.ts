@@ -10,6 +10,8 @@ import type { EndpointHealth } from "./endpoint-health.js";
  */
 
 export const WAIT_REASONS = ["endpoint_failing", "endpoint_slow", "endpoint_in_flight_limit"] as const;
+/** Where a record held back goes: the slow lane, or (busy but not slow) the main queue a little later. */
+export type HoldTarget = "slow" | "main";
 export type WaitReason = (typeof WAIT_REASONS)[number];
 
 export interface LanePolicy {
@@ -19,13 +21,15 @@ export interface LanePolicy {
   slowAfterMs: number;
   /** How long an attempt over the bound waits for a lease before it moves to the slow lane. */
   leaseWaitMs: number;
-  /** ...but no longer than this when none of the endpoint's attempts here started or ended since (it is not turning over). */
+  /** An endpoint none of whose attempts here started or ended for this long is slow: over the bound, its records go to the slow lane at once. */
   stuckAfterMs: number;
+  /** Over the bound but turning over (busy, not slow): the record goes back to the main queue this much later. */
+  requeueDelayS: number;
   /** How long a flag (a failure, or an attempt slower than slowAfterMs) keeps the endpoint in the slow lane. */
   flagMs: number;
 }
 
-export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 1_000, stuckAfterMs: 250, flagMs: 5 * 60_000 };
+export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 300, stuckAfterMs: 1_000, requeueDelayS: 1, flagMs: 5 * 60_000 };
 
 /**
  * Why an endpoint's next main-lane attempt goes to the slow lane instead, or null when it may

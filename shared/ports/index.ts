@@ -180,8 +180,8 @@ export interface DeliveryLog {
 }
 
 export interface DeliveryQueue {
-  /** Sends every message (batches of 10); throws if any could not be sent. */
-  send(messages: readonly DeliveryMessage[]): Promise<void>;
+  /** Sends every message (batches of 10); throws if any could not be sent. `delaySeconds` (≤ 900) hides them that long first. */
+  send(messages: readonly DeliveryMessage[], options?: { delaySeconds?: number }): Promise<void>;
 }
 
 export interface RetryScheduler {

@@ -12,12 +12,12 @@ export type AttemptResult =
   | { kind: "attempted"; status: DeliveryStatus; record: AttemptRecord; duplicate: boolean; applied: boolean }
   | { kind: "canceled" }
   /** Held back from the main lane: sent to the slow lane with its rung, the delivery shows why (issue 10 §1). */
-  | { kind: "moved"; reason: WaitReason }
+  | { kind: "moved"; reason: WaitReason; lane: "slow" | "main" }
   | { kind: "stale"; reason: string };
 
 type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent"> &
   HealthDeps &
-  Partial<Pick<Deps, "lanes" | "limiter">>;
+  Partial<Pick<Deps, "lanes" | "limiter" | "queue">>;
 
 /** Which lane's worker runs the attempt (issue 10 §1): the main lane admits, the slow lane sends. */
 export type Lane = "main" | "slow";
@@ -95,15 +95,24 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   if (lanes && lane === "main") {
     const now = deps.clock.now();
     let reason = slowLaneReason(health, now);
+    let target: "slow" | "main" = "slow";
     if (reason === null) {
       const { holder, ttlMs } = leaseFor(message, lanes.timeoutMs);
-      lease = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs);
-      if (!lease) reason = "endpoint_in_flight_limit";
+      const taken = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs);
+      if ("scope" in taken) lease = taken;
+      else if (taken.stuck) reason = "endpoint_slow";
+      else {
+        // Busy, not slow: it stays in the main lane, a little later (never behind a dead endpoint's backlog).
+        reason = "endpoint_in_flight_limit";
+        target = "main";
+      }
     }
     if (reason !== null) {
-      await deps.log.markWaiting({ ...base, generation }, message.rung, { reason, nextAttemptAt: now.toISOString() });
-      await lanes.slowQueue.send([message]);
-      return { kind: "moved", reason };
+      const goesAt = target === "main" ? new Date(now.getTime() + lanes.policy.requeueDelayS * 1000) : now;
+      await deps.log.markWaiting({ ...base, generation }, message.rung, { reason, nextAttemptAt: goesAt.toISOString() });
+      if (target === "main") await deps.queue!.send([message], { delaySeconds: lanes.policy.requeueDelayS });
+      else await lanes.slowQueue.send([message]);
+      return { kind: "moved", reason, lane: target };
     }
   }
 
@@ -208,7 +217,7 @@ async function takeLease(
   holder: string,
   policy: LanePolicy,
   ttlMs: number,
-): Promise<{ scope: string; holder: string } | null> {
+): Promise<{ scope: string; holder: string } | { stuck: boolean }> {
   const scope = `EP#${webhookId}`;
   const deadline = Date.now() + policy.leaseWaitMs;
   for (;;) {
@@ -225,7 +234,9 @@ async function takeLease(
       if (taken) return { scope, holder };
     }
     const now = Date.now();
-    if (now >= deadline || now - (turnedOverAt.get(webhookId) ?? now) > policy.stuckAfterMs) return null;
+    // Not turning over here for stuckAfterMs: its attempts are slow — no use waiting.
+    const stuck = here >= policy.maxInFlight && now - (turnedOverAt.get(webhookId) ?? now) >= policy.stuckAfterMs;
+    if (stuck || now >= deadline) return { stuck };
     await new Promise((r) => setTimeout(r, here < policy.maxInFlight ? 50 : 10));
   }
 }
