@@ -112,8 +112,8 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
     DELIVERIES_TABLE_NAME: tableNames.deliveries,
     DELIVERY_QUEUE_URL: queueUrl,
     DELIVERY_SLOW_QUEUE_URL: slowQueueUrl,
-    // 2 of the 8 local pollers, as 5 of the stack's 20 invocations: what one endpoint may hold in the main lane.
-    WEBHOOK_MAX_IN_FLIGHT: env.WEBHOOK_MAX_IN_FLIGHT ?? "2",
+    // 4 of the 8 local pollers (the stack: 5 of 20 invocations): what one endpoint may hold in the main lane.
+    WEBHOOK_MAX_IN_FLIGHT: env.WEBHOOK_MAX_IN_FLIGHT ?? "4",
     RETRY_SCHEDULE_GROUP: "vnw-local-retries",
     RETRY_TARGET_QUEUE_ARN: queueArn,
     RETRY_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/vnw-local-scheduler`,
@@ -137,7 +137,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
     queueUrl,
     queueArn,
     handler: handlers.delivery,
-    // 8 pollers: one endpoint may hold WEBHOOK_MAX_IN_FLIGHT (2) of them, as 5 of the stack's 20 invocations.
+    // 8 pollers: one endpoint may hold WEBHOOK_MAX_IN_FLIGHT (4) of them.
     concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 8),
     logger,
     waitForSend: sqs.waitForSend,
