@@ -134,7 +134,9 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   const status = sent.record.response?.status ?? null;
   const retryAt = sent.ok || status === GONE ? null : nextAttemptAt(deps.ladder, message.rung, answeredAt);
   const record: AttemptRecord = { ...sent.record, nextAttemptAt: retryAt ? retryAt.toISOString() : null };
-  const written = await recordAttempt(deps, message, { ...base, generation, rung: message.rung }, record);
+  // The attempt ends a hold: its outcome's write removes wait_reason.
+  const { waitReason: _held, ...unheld } = base;
+  const written = await recordAttempt(deps, message, { ...unheld, generation, rung: message.rung }, record);
   // Health before the retry is scheduled: an attempt that disables the webhook schedules nothing
   // (its own delivery is canceled with the others, as PATCH enabled:false does).
   // A second run of the same message (duplicate) was counted by its first run.

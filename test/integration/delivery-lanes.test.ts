@@ -150,6 +150,35 @@ describe("one endpoint's trouble is its own", () => {
     await receiver.close();
   });
 
+  it("moves a failing endpoint's retry to the slow lane on its rung and clears the hold when that attempt succeeds", async () => {
+    // Arrange: attempt 1 failed; its retry arrives in the main lane.
+    const { deps, slowQueueUrl } = await laneDeps();
+    let status = 503;
+    const receiver = await startReceiver((_, res) => {
+      res.statusCode = status;
+      res.end();
+    });
+    const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
+    const first = message(1);
+    await attemptDelivery({ ...deps, lanes: null }, first);
+    const retry = deps.scheduler.calls[0]!.message;
+    // Act
+    const moved = await attemptDelivery(deps, retry, "main");
+    const waiting = await getDelivery(deps, principal, number, webhook.id, first.deliveryId);
+    const out = await embedded.sqsClient.send(new ReceiveMessageCommand({ QueueUrl: slowQueueUrl, MaxNumberOfMessages: 10 }));
+    status = 200;
+    await attemptDelivery(deps, JSON.parse(out.Messages![0]!.Body!), "slow");
+    const done = await getDelivery(deps, principal, number, webhook.id, first.deliveryId);
+    // Assert
+    expect(moved).toEqual({ kind: "moved", reason: "endpoint_failing", lane: "slow" });
+    expect(waiting).toMatchObject({ status: "retrying", attempt_count: 1, wait_reason: "endpoint_failing" });
+    expect(JSON.parse(out.Messages![0]!.Body!)).toMatchObject({ rung: 2, attempt: 2 });
+    expect(done).toMatchObject({ status: "succeeded", attempt_count: 2 });
+    expect(done.wait_reason).toBeUndefined();
+    expect(receiver.requests.map((r) => r.headers["x-limephone-attempt"])).toEqual(["1", "2"]);
+    await receiver.close();
+  });
+
   it("sends a healthy endpoint's deliveries in the main lane within its bound, holding a lease only while in flight", async () => {
     // Arrange
     const { deps } = await laneDeps();
