@@ -1,4 +1,5 @@
 import { parseRetryLadder, type RetryLadder } from "./domain/retry-ladder.js";
+import { parseDisableAfterDays } from "./domain/endpoint-health.js";
 
 /**
  * Environment, parsed once at cold start. Each function asks for the settings it uses;
@@ -25,6 +26,14 @@ export interface Env {
   API_RATE_LIMIT_PER_SECOND: number;
   API_RATE_LIMIT_BURST: number;
   SERVICE_VERSION: string;
+  /** Issue 10: auto-disable after this many days of nothing but failures (1-365, default 5). */
+  WEBHOOK_DISABLE_AFTER_DAYS: number;
+  /** Issue 10: `test` calls one account may have in flight at once, fleet-wide (1-100, default 5). */
+  API_TESTS_IN_FLIGHT_PER_ACCOUNT: number;
+  /** Issue 10 §1: the slow lane's queue; unset runs one lane (no admission control). */
+  DELIVERY_SLOW_QUEUE_URL?: string;
+  /** Issue 10 §1: one endpoint's attempts in flight at once in the main lane, fleet-wide (1-100, default 5). */
+  WEBHOOK_MAX_IN_FLIGHT: number;
 }
 export type EnvKey = keyof Env;
 
@@ -68,6 +77,17 @@ const CHECKS: Record<EnvKey, Check> = {
   API_RATE_LIMIT_PER_SECOND: positive,
   API_RATE_LIMIT_BURST: positive,
   SERVICE_VERSION: nonEmpty,
+  WEBHOOK_DISABLE_AFTER_DAYS: (v) => {
+    try {
+      parseDisableAfterDays(v);
+      return null;
+    } catch {
+      return "must be a whole number of days from 1 to 365";
+    }
+  },
+  API_TESTS_IN_FLIGHT_PER_ACCOUNT: intIn(1, 100),
+  DELIVERY_SLOW_QUEUE_URL: url,
+  WEBHOOK_MAX_IN_FLIGHT: intIn(1, 100),
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv, required: readonly EnvKey[]): Config {
@@ -103,6 +123,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, required: readonly EnvKey[]):
     API_RATE_LIMIT_PER_SECOND: Number(str("API_RATE_LIMIT_PER_SECOND") ?? 200),
     API_RATE_LIMIT_BURST: Number(str("API_RATE_LIMIT_BURST") ?? 400),
     SERVICE_VERSION: str("SERVICE_VERSION") ?? "0.1.0",
+    WEBHOOK_DISABLE_AFTER_DAYS: parseDisableAfterDays(str("WEBHOOK_DISABLE_AFTER_DAYS") ? env.WEBHOOK_DISABLE_AFTER_DAYS : undefined),
+    API_TESTS_IN_FLIGHT_PER_ACCOUNT: Number(str("API_TESTS_IN_FLIGHT_PER_ACCOUNT") ?? 5),
+    ...(str("DELIVERY_SLOW_QUEUE_URL") ? { DELIVERY_SLOW_QUEUE_URL: env.DELIVERY_SLOW_QUEUE_URL } : {}),
+    WEBHOOK_MAX_IN_FLIGHT: Number(str("WEBHOOK_MAX_IN_FLIGHT") ?? 5),
     retryLadder,
   };
 }

@@ -12,5 +12,7 @@ export const SERVICE_METRICS = {
     failed: "DeliveriesFailed",
     latency: "AttemptLatency",
   },
+  /** Issue 10: automatic disables (endpoint_gone, failing_too_long), from the worker or a `test`; alarmed. */
+  health: { dimensions: { Service: "webhooks" }, autoDisabled: "WebhooksAutoDisabled" },
   ingest: { dimensions: { Function: "ingest" }, ingested: "EventsIngested", rejected: "EventsRejected", queued: "DeliveriesQueued" },
 } as const;

@@ -3,7 +3,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { parseDeliveryMessage, type DeliveryMessage } from "../../shared/domain/delivery-message.js";
 import type { FullDeps } from "../../shared/composition/functions.js";
 import { SERVICE_METRICS } from "../../shared/metrics.js";
-import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
+import { attemptDelivery, type Lane } from "../../shared/use-cases/attempt-delivery.js";
 
 const METRICS = SERVICE_METRICS.delivery;
 
@@ -13,7 +13,7 @@ const METRICS = SERVICE_METRICS.delivery;
  * throttled) is reported as a batch item failure, so SQS gives it again; a poison
  * record fails every time and ends in the dead-letter queue, with a log line each time.
  */
-export function createDeliveryHandler(deps: FullDeps) {
+export function createDeliveryHandler(deps: FullDeps, lane: Lane = "main") {
   async function processRecord(record: SQSRecord): Promise<boolean> {
     const parsed = parseDeliveryMessage(record.body);
     if ("reason" in parsed) {
@@ -27,7 +27,7 @@ export function createDeliveryHandler(deps: FullDeps) {
     const message: DeliveryMessage = parsed.message;
     const ids = { event_id: message.eventId, delivery_id: message.deliveryId, webhook_id: message.webhookId, attempt: message.attempt };
     try {
-      const result = await attemptDelivery(deps, message);
+      const result = await attemptDelivery(deps, message, lane);
       if (result.kind === "attempted") {
         const a = result.record;
         deps.logger.info("delivery attempt", {
@@ -46,6 +46,14 @@ export function createDeliveryHandler(deps: FullDeps) {
             value: 1,
             unit: "Count",
           },
+        });
+      } else if (result.kind === "moved") {
+        // Held back with its rung: the slow lane makes the attempt, or the main lane a little later.
+        deps.logger.info(result.lane === "slow" ? "delivery moved to the slow lane" : "delivery held back in the main lane", {
+          ...ids,
+          status: "held",
+          reason: result.reason,
+          to: result.lane,
         });
       } else {
         deps.logger.info(result.kind === "canceled" ? "delivery canceled: webhook deleted or disabled" : "stale message skipped", {

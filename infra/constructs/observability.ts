@@ -167,6 +167,15 @@ export class Observability extends Construct {
       description: "API Gateway answered 10 or more 5xx in 5 minutes: internal_error from the functions, or integration failures.",
     });
 
+    // Issue 10: each automatic disable (410 Gone, or failing for WEBHOOK_DISABLE_AFTER_DAYS) is a metric and this alarm.
+    this.alarm("WebhookAutoDisabled", {
+      metric: serviceMetric(m.health.autoDisabled, m.health.dimensions, "Sum", Duration.minutes(5)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      description:
+        "A webhook was disabled automatically (its endpoint answered 410 Gone, or every attempt failed for WEBHOOK_DISABLE_AFTER_DAYS). Find it in the delivery function's log ('webhook disabled automatically', with webhook_id and reason); the customer re-enables it with PATCH enabled:true.",
+    });
+
     this.dashboard = this.buildDashboard(props, serviceMetric, failureRatio);
     this.buildQueries(props);
   }

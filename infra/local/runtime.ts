@@ -16,6 +16,8 @@ const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 export const LOCAL_QUEUE = "vnw-deliveries";
 export const LOCAL_DLQ = "vnw-deliveries-dlq";
+export const LOCAL_SLOW_QUEUE = "vnw-deliveries-slow";
+export const LOCAL_SLOW_DLQ = "vnw-deliveries-slow-dlq";
 export const LOCAL_TABLE_PREFIX = "vnw-local-";
 
 export interface LocalRuntime {
@@ -79,6 +81,15 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
               RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_DLQ}`, maxReceiveCount: 5 }),
             },
           },
+          // Issue 10 §1: the slow lane (failing or slow endpoints, and one endpoint's overflow), as in the stack.
+          { QueueName: LOCAL_SLOW_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
+          {
+            QueueName: LOCAL_SLOW_QUEUE,
+            Attributes: {
+              VisibilityTimeout: visibilityTimeout,
+              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_SLOW_DLQ}`, maxReceiveCount: 5 }),
+            },
+          },
         ],
       }),
     ]);
@@ -96,6 +107,8 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
     const queueUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_QUEUE }))).QueueUrl!;
     const dlqUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_DLQ }))).QueueUrl!;
     const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_QUEUE}`;
+    const slowQueueUrl = (await sqsClient.send(new GetQueueUrlCommand({ QueueName: LOCAL_SLOW_QUEUE }))).QueueUrl!;
+    const slowQueueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_SLOW_QUEUE}`;
 
     const scheduler = createLocalScheduler({
       journalPath: join(dataDir, "schedules.jsonl"),
@@ -105,7 +118,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       credentials,
     });
 
-    let loadHandlers: Promise<Record<"api" | "ingest" | "delivery", any>> | undefined;
+    let loadHandlers: Promise<Record<"api" | "ingest" | "delivery" | "slow", any>> | undefined;
     const front: Server = createFront({
       handlers: () => loadHandlers!,
       standIns: (req, res, url) =>
@@ -146,6 +159,9 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       WEBHOOKS_TABLE_NAME: tableNames.webhooks,
       DELIVERIES_TABLE_NAME: tableNames.deliveries,
       DELIVERY_QUEUE_URL: queueUrl,
+      DELIVERY_SLOW_QUEUE_URL: slowQueueUrl,
+      // 4 of the 8 local pollers (the stack: 5 of 20 invocations): what one endpoint may hold in the main lane.
+      WEBHOOK_MAX_IN_FLIGHT: env.WEBHOOK_MAX_IN_FLIGHT ?? "4",
       RETRY_SCHEDULE_GROUP: "vnw-local-retries",
       RETRY_TARGET_QUEUE_ARN: queueArn,
       RETRY_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/vnw-local-scheduler`,
@@ -161,7 +177,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       import("../../functions/api/handler.js"),
       import("../../functions/ingest/handler.js"),
       import("../../functions/delivery/handler.js"),
-    ]).then(([api, ingest, delivery]) => ({ api: api.handler, ingest: ingest.handler, delivery: delivery.handler }));
+    ]).then(([api, ingest, delivery]) => ({ api: api.handler, ingest: ingest.handler, delivery: delivery.handler, slow: delivery.slowHandler }));
     const handlers = await loadHandlers;
 
     const poller = startSqsPoller({
@@ -169,11 +185,22 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       queueUrl,
       queueArn,
       handler: handlers.delivery,
-      concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 4),
+      // 8 pollers: one endpoint may hold WEBHOOK_MAX_IN_FLIGHT (4) of them.
+      concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 8),
       logger,
       waitForSend: sqs.waitForSend,
     });
     started.push(() => poller.stop());
+    const slowPoller = startSqsPoller({
+      sqs: sqsClient,
+      queueUrl: slowQueueUrl,
+      queueArn: slowQueueArn,
+      handler: handlers.slow,
+      concurrency: Number(env.LOCAL_SLOW_WORKER_CONCURRENCY ?? 4),
+      logger,
+      waitForSend: sqs.waitForSend,
+    });
+    started.push(() => slowPoller.stop());
     scheduler.start();
     started.push(() => scheduler.stop());
 
@@ -189,7 +216,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       dlqUrl,
       stop: async () => {
         scheduler.stop();
-        await poller.stop();
+        await Promise.all([poller.stop(), slowPoller.stop()]);
         await new Promise<void>((r) => front.close(() => r()));
         front.closeAllConnections?.();
         sqsClient.destroy();

@@ -9,6 +9,7 @@ import { Observability } from "../constructs/observability.js";
 import { PortalFunction } from "../constructs/portal-function.js";
 import { RetryScheduling } from "../constructs/retry-scheduling.js";
 import { Tracing } from "../constructs/tracing.js";
+import { SlowLane } from "../constructs/slow-lane.js";
 import type { ServiceEnvironment } from "../constructs/service-function.js";
 import type { Storage } from "../constructs/storage.js";
 import { DEFAULT_RETRY_DELAYS_S } from "../../shared/domain/retry-ladder.js";
@@ -36,6 +37,7 @@ export class ServiceStack extends Stack {
   readonly httpApi: WebhooksHttpApi;
   readonly observability: Observability;
   readonly tracing: Tracing;
+  readonly slowLane: SlowLane;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
     super(scope, id, props);
@@ -69,6 +71,15 @@ export class ServiceStack extends Stack {
       RETRY_DEAD_LETTER_QUEUE_ARN: this.deliveryQueue.deadLetterQueue.queueArn,
     };
     const tables = { webhooksTable: storage.webhooksTable, deliveriesTable: storage.deliveriesTable };
+    // Issue 10 §1: the slow lane; the main worker moves troubled endpoints' deliveries there.
+    this.slowLane = new SlowLane(this, "SlowLane", {
+      environment,
+      logRetention,
+      ...tables,
+      secretsKey: storage.secretsKey,
+      retryScheduling: this.retryScheduling,
+      maxReceiveCount: DELIVERY_MAX_RECEIVE_COUNT,
+    });
 
     const reserved = settings.reservedConcurrency;
     this.ingest = new IngestFunction(this, "Ingest", {
@@ -88,7 +99,7 @@ export class ServiceStack extends Stack {
       ...(reserved.api !== undefined ? { reservedConcurrentExecutions: reserved.api } : {}),
     });
     this.worker = new DeliveryWorker(this, "Worker", {
-      environment,
+      environment: { ...environment, DELIVERY_SLOW_QUEUE_URL: this.slowLane.queue.queueUrl },
       logRetention,
       ...tables,
       deliveryQueue: this.deliveryQueue,
@@ -96,6 +107,8 @@ export class ServiceStack extends Stack {
       retryScheduling: this.retryScheduling,
       maxConcurrency: settings.deliveryMaxConcurrency,
     });
+
+    this.slowLane.grantMoveTo(this.worker.service.role);
 
     this.httpApi = new WebhooksHttpApi(this, "Api", {
       functions: { api: this.management.service.function, ingest: this.ingest.service.function },
@@ -120,6 +133,8 @@ export class ServiceStack extends Stack {
       fixedRate: settings.tracing.fixedRate,
       reservoirPerSecond: settings.tracing.reservoirPerSecond,
     });
+
+    this.slowLane.addAlarms(this.observability.alarmTopic, "infra/ops-guide.md (README: Operations > Alarms)");
 
     new CfnOutput(this, "ApiUrl", { value: this.httpApi.url, description: "Base URL of the API (paths start with /v1)" });
     new CfnOutput(this, "DeliveryQueueUrl", { value: this.deliveryQueue.queue.queueUrl });

@@ -7,6 +7,12 @@ import { storeDeps } from "./stores.js";
 import { retryScheduler } from "./scheduler.js";
 import { secretCipher } from "./secrets.js";
 import { tracedSender } from "../tracing.js";
+import { createDynamoEndpointHealthStore } from "../adapters/aws/dynamo-endpoint-health.js";
+import { createDynamoInFlightLimiter } from "../adapters/aws/dynamo-in-flight-limiter.js";
+import { dynamoClient, sqsClient } from "./clients.js";
+import { createSqsDeliveryQueue } from "../adapters/aws/sqs-delivery-queue.js";
+import { DEFAULT_LANE_POLICY } from "../domain/lanes.js";
+import { createCoalescingQueue } from "../adapters/coalescing-queue.js";
 
 const WORKER_ENV = [
   "WEBHOOKS_TABLE_NAME",
@@ -36,6 +42,17 @@ function fullDeps(config: Config, httpClient: HttpClientLoad): Deps & { config: 
     ladder: config.retryLadder,
     userAgent: `LimePhone-Webhooks/${config.SERVICE_VERSION}`,
     allowPrivateTargets: config.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    health: createDynamoEndpointHealthStore(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
+    healthPolicy: { disableAfterDays: config.WEBHOOK_DISABLE_AFTER_DAYS },
+    limiter: createDynamoInFlightLimiter(dynamoClient(), config.WEBHOOKS_TABLE_NAME),
+    testsInFlightPerAccount: config.API_TESTS_IN_FLIGHT_PER_ACCOUNT,
+    lanes: config.DELIVERY_SLOW_QUEUE_URL
+      ? {
+          slowQueue: createCoalescingQueue(createSqsDeliveryQueue(sqsClient(), config.DELIVERY_SLOW_QUEUE_URL)),
+          policy: { ...DEFAULT_LANE_POLICY, maxInFlight: config.WEBHOOK_MAX_IN_FLIGHT },
+          timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+        }
+      : null,
   };
 }
 

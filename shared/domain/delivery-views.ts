@@ -17,6 +17,8 @@ export const DeliveryViewSchema = z.strictObject({
   last_attempt_at: z.nullable(z.iso.datetime()),
   next_attempt_at: z.nullable(z.iso.datetime()),
   test: z.boolean(),
+  /** Present while the next attempt is held back (issue 10, e.g. "endpoint_slow"); it goes at next_attempt_at or soon after. */
+  wait_reason: z.optional(z.string()),
 });
 export type DeliveryView = z.infer<typeof DeliveryViewSchema>;
 
@@ -85,6 +87,7 @@ export function deliveryView(d: Delivery): DeliveryView {
     last_attempt_at: d.lastAttemptAt,
     next_attempt_at: d.nextAttemptAt,
     test: d.test,
+    ...(d.waitReason ? { wait_reason: d.waitReason } : {}),
   };
 }
 

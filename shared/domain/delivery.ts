@@ -32,6 +32,8 @@ export interface Delivery {
   lastAttemptAt: string | null;
   nextAttemptAt: string | null;
   test: boolean;
+  /** Issue 10: why the next attempt waits (held back from its lane), until `nextAttemptAt`; absent when it does not. */
+  waitReason?: string;
   /**
    * The delivery's last attempt when it is kept inside the delivery rather than as its own
    * log item: a success (it ends its ladder). Absent otherwise; see DeliveryLog.recordOutcome.

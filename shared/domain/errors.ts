@@ -84,8 +84,8 @@ export class UnsupportedMediaTypeError extends AppError {
   }
 }
 export class RateLimitedError extends AppError {
-  constructor(retryAfterSeconds = 1) {
-    super(429, "rate_limited", "Too many requests; slow down and retry.", undefined, {
+  constructor(retryAfterSeconds = 1, message = "Too many requests; slow down and retry.") {
+    super(429, "rate_limited", message, undefined, {
       "retry-after": String(retryAfterSeconds),
     });
   }

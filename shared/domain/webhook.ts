@@ -1,6 +1,7 @@
 import * as z from "./zod.js";
 import { E164, EventNameSchema, INCLUDE_GROUPS, type EventName, type IncludeGroup } from "./events.js";
 import type { WebhookSecret } from "./signing.js";
+import { healthView, HealthViewSchema, type EndpointHealth } from "./endpoint-health.js";
 
 export const MAX_WEBHOOKS_PER_NUMBER = 10;
 /** After a rotation the previous secret keeps signing for this long unless the customer says otherwise. */
@@ -99,6 +100,7 @@ export const WebhookViewSchema = z.strictObject({
   enabled: z.boolean(),
   has_auth_token: z.boolean(),
   include: z.array(z.enum(INCLUDE_GROUPS)),
+  health: HealthViewSchema,
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
 });
@@ -116,16 +118,23 @@ export const RotatedSecretSchema = z.strictObject({
   previous_expires_at: z.iso.datetime(),
 });
 
-export function webhookView(w: Webhook): WebhookView {
+/**
+ * The contract's Webhook. `health` is the endpoint's health item (null: nothing recorded,
+ * healthy). An automatic disable lives in health too, so a webhook item re-enabled by a
+ * PATCH that raced the disable still shows — and is treated as — disabled.
+ */
+export function webhookView(w: Webhook, health: EndpointHealth | null = null): WebhookView {
+  const enabled = w.enabled && (health?.disabledReason ?? null) === null;
   return {
     id: w.id,
     virtual_number: w.virtualNumber,
     url: w.url,
     events: w.events,
     description: w.description,
-    enabled: w.enabled,
+    enabled,
     has_auth_token: w.authToken !== null,
     include: w.include,
+    health: healthView(health ?? undefined, enabled),
     created_at: w.createdAt,
     updated_at: w.updatedAt,
   };

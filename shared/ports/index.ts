@@ -5,6 +5,7 @@ import type { EventName, IngestResult } from "../domain/events.js";
 import type { ApiKeyRecord, PortalSessionRecord } from "../domain/keys.js";
 import type { OwnedItem, Ownership } from "../domain/ownership.js";
 import type { Webhook } from "../domain/webhook.js";
+import type { AutoDisableReason, EndpointHealth } from "../domain/endpoint-health.js";
 
 export interface Clock {
   now(): Date;
@@ -60,6 +61,55 @@ export interface WebhookStore {
    * holder is left on the number. Answers the previous holder (null: none) and the ids of the webhooks it deleted.
    */
   moveNumber(number: string, accountId: string | null): Promise<{ previous: NumberRecord | null; removed: string[] }>;
+  /**
+   * Turns a webhook off without replacing it (an automatic disable: UpdateItem of `enabled`
+   * and `updated_at` only). false when it is gone or already disabled.
+   */
+  disableWebhook(number: string, webhookId: string, at: string): Promise<boolean>;
+}
+
+/** Health as stored, with the lane flag (issue 10 §1): until when the endpoint's deliveries go to the slow lane. */
+export type StoredHealth = EndpointHealth & { slowUntil?: string | null };
+
+/**
+ * Each webhook's endpoint health (contract section 4), kept apart from the webhook so the
+ * API's full replace of a webhook can never overwrite what the worker wrote.
+ */
+export interface EndpointHealthStore {
+  /** null: nothing recorded yet (healthy). Eventually consistent unless asked. */
+  getHealth(webhookId: string, options?: { consistent?: boolean }): Promise<StoredHealth | null>;
+  /** Several at once (a list of ≤ 10 webhooks): one batch read. */
+  getHealths(webhookIds: readonly string[]): Promise<Map<string, EndpointHealth>>;
+  /**
+   * Applies one attempt's outcome as an update of the fields it moves (the failure count is
+   * an atomic increment, so concurrent attempts all count). With `disable`, the reason is set
+   * only if none is set yet; answers whether this write is the one that disabled.
+   */
+  recordOutcome(
+    webhookId: string,
+    after: EndpointHealth,
+    outcome: { ok: boolean },
+    disable: { reason: AutoDisableReason; at: string } | null,
+    options?: { slowUntil?: string },
+  ): Promise<{ disabled: boolean }>;
+  /**
+   * Sends the endpoint's deliveries to the slow lane until `until` (an attempt still in flight
+   * after 1 s). One conditional write: false when a later mark is already there.
+   */
+  markSlow(webhookId: string, until: string): Promise<boolean>;
+  /** Replaces the health (PATCH enabled:false / enabled:true). */
+  putHealth(webhookId: string, health: EndpointHealth): Promise<void>;
+  deleteHealth(webhookId: string): Promise<void>;
+}
+
+/**
+ * A fleet-wide bound on how many of something may be in flight at once (a lease map in one
+ * item, each lease expiring by itself so a killed process leaks nothing).
+ */
+export interface InFlightLimiter {
+  /** Takes a lease for `holder` unless `max` unexpired leases are held; false when full. */
+  acquire(scope: string, holder: string, max: number, now: Date, ttlMs: number): Promise<boolean>;
+  release(scope: string, holder: string): Promise<void>;
 }
 
 export interface KeyStore {
@@ -124,6 +174,13 @@ export interface DeliveryLog {
     outcome: Pick<Delivery, "status" | "lastAttemptAt" | "nextAttemptAt">,
     inline?: AttemptRecord,
   ): Promise<boolean>;
+  /**
+   * Issue 10: a delivery held back from its attempt (moved to the slow lane) shows when it will
+   * go and why it waits: `next_attempt_at` and `wait_reason`, its rung kept. Creates the
+   * delivery for a first attempt; otherwise only while it is still on that ladder, open and
+   * before that rung. The attempt's outcome removes `wait_reason`.
+   */
+  markWaiting(delivery: Delivery, rung: number, wait: { reason: string; nextAttemptAt: string }): Promise<void>;
   /** Counts an attempt whose outcome no longer applies (its ladder was canceled while it was in flight). */
   countAttempt(webhookId: string, deliveryId: string): Promise<void>;
   /** Creates the delivery as given unless it exists (canceled before any attempt). */
@@ -165,8 +222,8 @@ export interface DeliveryLog {
 }
 
 export interface DeliveryQueue {
-  /** Sends every message (batches of 10); throws if any could not be sent. */
-  send(messages: readonly DeliveryMessage[]): Promise<void>;
+  /** Sends every message (batches of 10); throws if any could not be sent. `delaySeconds` (≤ 900) hides them that long first. */
+  send(messages: readonly DeliveryMessage[], options?: { delaySeconds?: number }): Promise<void>;
 }
 
 export interface RetryScheduler {

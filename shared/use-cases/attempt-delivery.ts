@@ -4,14 +4,26 @@ import { nextAttemptMessage, type DeliveryMessage } from "../domain/delivery-mes
 import { nextAttemptAt } from "../domain/retry-ladder.js";
 import type { Deps } from "./deps.js";
 import { sendAttempt } from "./send-attempt.js";
+import { recordHealth, type HealthDeps } from "./record-health.js";
+import { flagUntil, leaseFor, slowLaneReason, type LanePolicy, type WaitReason } from "../domain/lanes.js";
 
 export type AttemptResult =
   /** `record` is the attempt as the log keeps it (loggedAttempt rebuilds the request; not needed to log a line). */
   | { kind: "attempted"; status: DeliveryStatus; record: AttemptRecord; duplicate: boolean; applied: boolean }
   | { kind: "canceled" }
+  /** Held back from the main lane: sent to the slow lane with its rung, the delivery shows why (issue 10 §1). */
+  | { kind: "moved"; reason: WaitReason; lane: "slow" | "main" }
   | { kind: "stale"; reason: string };
 
-type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent">;
+type WorkerDeps = Pick<Deps, "webhooks" | "log" | "scheduler" | "sender" | "clock" | "ladder" | "userAgent"> &
+  HealthDeps &
+  Partial<Pick<Deps, "lanes" | "limiter" | "queue">>;
+
+/** Which lane's worker runs the attempt (issue 10 §1): the main lane admits, the slow lane sends. */
+export type Lane = "main" | "slow";
+
+/** 410 Gone: the endpoint has said it is gone for good — the delivery fails at once, no retry (contract section 5). */
+export const GONE = 410;
 
 function stateAfter(recorded: AttemptRecord): DeliveryStatus {
   if (recorded.error === null) return "succeeded";
@@ -31,7 +43,7 @@ function stateAfter(recorded: AttemptRecord): DeliveryStatus {
  * schedule, idempotent). An attempt that was in flight when its ladder was canceled or
  * replaced is logged and counted, but changes nothing else.
  */
-export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage): Promise<AttemptResult> {
+export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage, lane: Lane = "main"): Promise<AttemptResult> {
   const { generation } = message;
   // First attempts are the hot path and skip this read; retries and redeliveries check
   // that the delivery still wants this attempt (same ladder, still open, rung not made).
@@ -61,21 +73,75 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     test: false,
   };
 
-  // Each attempt uses the webhook as it is now: deleted or disabled means canceled.
-  const webhook = await deps.webhooks.getWebhook(message.virtualNumber, message.webhookId, { consistent: false });
-  if (!webhook || !webhook.enabled) {
-    if (existing) await deps.log.transition(message.webhookId, message.deliveryId, OPEN_STATUSES, { status: "canceled", nextAttemptAt: null });
-    else await deps.log.createDelivery({ ...base, status: "canceled" });
+  // Each attempt uses the webhook as it is now: deleted or disabled means canceled. Its
+  // health (its own item) is read beside it: an automatic disable counts even if a PATCH
+  // raced it on the webhook item.
+  const [webhook, health] = await Promise.all([
+    deps.webhooks.getWebhook(message.virtualNumber, message.webhookId, { consistent: false }),
+    deps.health.getHealth(message.webhookId),
+  ]);
+  if (!webhook || !webhook.enabled || (health?.disabledReason ?? null) !== null) {
+    // A first attempt held back earlier already has its (pending) item: it is canceled too.
+    if (existing || !(await deps.log.createDelivery({ ...base, status: "canceled" }))) {
+      await deps.log.transition(message.webhookId, message.deliveryId, OPEN_STATUSES, { status: "canceled", nextAttemptAt: null });
+    }
     return { kind: "canceled" };
   }
 
-  // The delivery's own payload and event, so the log's rebuild of the request is exact.
-  const sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
+  // Issue 10 §1: the main lane sends only what cannot hold it — an endpoint not known to be
+  // troubled, within its fleet-wide bound of attempts in flight. The rest goes to the slow lane.
+  const lanes = deps.lanes ?? null;
+  let lease: { scope: string; holder: string } | null = null;
+  if (lanes && lane === "main") {
+    const now = deps.clock.now();
+    let reason = slowLaneReason(health, now);
+    let target: "slow" | "main" = "slow";
+    if (reason === null) {
+      const { holder, ttlMs } = leaseFor(message, lanes.timeoutMs);
+      const taken = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs);
+      if ("scope" in taken) lease = taken;
+      else if (taken.stuck) reason = "endpoint_slow";
+      else {
+        // Busy, not slow: it stays in the main lane, a little later (never behind a dead endpoint's backlog).
+        reason = "endpoint_in_flight_limit";
+        target = "main";
+      }
+    }
+    if (reason !== null) {
+      const goesAt = target === "main" ? new Date(now.getTime() + lanes.policy.requeueDelayS * 1000) : now;
+      await deps.log.markWaiting({ ...base, generation }, message.rung, { reason, nextAttemptAt: goesAt.toISOString() });
+      if (target === "main") await deps.queue!.send([message], { delaySeconds: lanes.policy.requeueDelayS });
+      else await lanes.slowQueue.send([message]);
+      return { kind: "moved", reason, lane: target };
+    }
+  }
+
+  // The delivery's own payload and event, so the log's rebuild of the request is exact. An
+  // attempt still in flight after slowAfterMs flags its endpoint slow (both lanes).
+  const watch = lanes ? watchSlow(deps, message.webhookId, lanes.policy) : null;
+  let sent: Awaited<ReturnType<typeof sendAttempt>>;
+  try {
+    sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
+  } finally {
+    watch?.stop();
+    if (lease) {
+      leaveHere(message.webhookId);
+      await deps.limiter!.release(lease.scope, lease.holder);
+    }
+  }
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
-  const retryAt = sent.ok ? null : nextAttemptAt(deps.ladder, message.rung, deps.clock.now());
+  const answeredAt = deps.clock.now();
+  const status = sent.record.response?.status ?? null;
+  const retryAt = sent.ok || status === GONE ? null : nextAttemptAt(deps.ladder, message.rung, answeredAt);
   const record: AttemptRecord = { ...sent.record, nextAttemptAt: retryAt ? retryAt.toISOString() : null };
-  const written = await recordAttempt(deps, message, { ...base, generation, rung: message.rung }, record);
-  if (written.schedule) await deps.scheduler.schedule(nextAttemptMessage(message), new Date(written.schedule));
+  // The attempt ends a hold: its outcome's write removes wait_reason.
+  const { waitReason: _held, ...unheld } = base;
+  const written = await recordAttempt(deps, message, { ...unheld, generation, rung: message.rung }, record);
+  // Health before the retry is scheduled: an attempt that disables the webhook schedules nothing
+  // (its own delivery is canceled with the others, as PATCH enabled:false does).
+  // A second run of the same message (duplicate) was counted by its first run.
+  const disabled = written.duplicate ? null : await recordHealth(deps, webhook, health, sent.ok ? { ok: true } : { ok: false, status }, answeredAt);
+  if (written.schedule && !disabled) await deps.scheduler.schedule(nextAttemptMessage(message), new Date(written.schedule));
   return {
     kind: "attempted",
     status: written.status,
@@ -138,4 +204,70 @@ async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: De
   if (current.generation === message.generation && current.status === "retrying" && current.rung === message.rung && current.nextAttemptAt) {
     await deps.scheduler.schedule(nextAttemptMessage(message), new Date(current.nextAttemptAt));
   }
+}
+
+/**
+ * A main-lane lease on the endpoint, waiting up to policy.leaseWaitMs for one to free: a
+ * healthy endpoint's leases free within milliseconds (a backlog of its own deliveries in one
+ * batch goes out a few at a time, in this lane), a hanging endpoint's do not (its overflow
+ * moves to the slow lane after that short wait). This instance's own attempts count first
+ * (no write to learn that the bound is reached); the lease item counts the fleet's.
+ */
+async function takeLease(
+  deps: Pick<WorkerDeps, "limiter" | "clock">,
+  webhookId: string,
+  holder: string,
+  policy: LanePolicy,
+  ttlMs: number,
+): Promise<{ scope: string; holder: string } | { stuck: boolean }> {
+  const scope = `EP#${webhookId}`;
+  const deadline = Date.now() + policy.leaseWaitMs;
+  for (;;) {
+    const here = inFlightHere.get(webhookId) ?? 0;
+    if (here < policy.maxInFlight) {
+      inFlightHere.set(webhookId, here + 1);
+      turnedOverAt.set(webhookId, Date.now());
+      let taken = false;
+      try {
+        taken = await deps.limiter!.acquire(scope, holder, policy.maxInFlight, deps.clock.now(), ttlMs);
+      } finally {
+        if (!taken) leaveHere(webhookId);
+      }
+      if (taken) return { scope, holder };
+    }
+    const now = Date.now();
+    // Not turning over here for stuckAfterMs: its attempts are slow — no use waiting.
+    const stuck = here >= policy.maxInFlight && now - (turnedOverAt.get(webhookId) ?? now) >= policy.stuckAfterMs;
+    if (stuck || now >= deadline) return { stuck };
+    await new Promise((r) => setTimeout(r, here < policy.maxInFlight ? 50 : 10));
+  }
+}
+
+/** Per instance: this instance's main-lane attempts in flight per endpoint (the lease item counts the fleet's). */
+const inFlightHere = new Map<string, number>();
+/** Per instance: when an attempt to the endpoint last started or ended here (is it turning over?). */
+const turnedOverAt = new Map<string, number>();
+function leaveHere(webhookId: string) {
+  turnedOverAt.set(webhookId, Date.now());
+  if (turnedOverAt.size > 10_000) turnedOverAt.clear();
+  const left = (inFlightHere.get(webhookId) ?? 1) - 1;
+  if (left <= 0) inFlightHere.delete(webhookId);
+  else inFlightHere.set(webhookId, left);
+}
+
+/** Per instance: the last flag this instance set per endpoint, so a burst of slow attempts writes it once. */
+const flaggedUntil = new Map<string, number>();
+
+/** Sets the endpoint's slow flag if the attempt is still in flight after policy.slowAfterMs; stop() when it ends. */
+function watchSlow(deps: Pick<WorkerDeps, "health" | "clock" | "logger">, webhookId: string, policy: LanePolicy) {
+  const timer = setTimeout(() => {
+    const now = deps.clock.now();
+    if ((flaggedUntil.get(webhookId) ?? 0) > now.getTime() + policy.flagMs / 2) return;
+    const until = flagUntil(policy, now);
+    flaggedUntil.set(webhookId, Date.parse(until));
+    if (flaggedUntil.size > 10_000) flaggedUntil.clear();
+    deps.health.markSlow(webhookId, until).catch((error) => deps.logger.warn("could not flag a slow endpoint", { webhook_id: webhookId, error }));
+  }, policy.slowAfterMs);
+  timer.unref?.();
+  return { stop: () => clearTimeout(timer) };
 }

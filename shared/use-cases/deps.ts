@@ -1,6 +1,20 @@
 import type { RetryLadder } from "../domain/retry-ladder.js";
 import type { Logger } from "../logger.js";
-import type { Clock, DeliveryLog, EventClaims, DeliveryQueue, HttpSender, KeyStore, RetryScheduler, TargetGuard, WebhookStore } from "../ports/index.js";
+import type { HealthPolicy } from "../domain/endpoint-health.js";
+import type { LanePolicy } from "../domain/lanes.js";
+import type {
+  Clock,
+  DeliveryLog,
+  EndpointHealthStore,
+  EventClaims,
+  DeliveryQueue,
+  HttpSender,
+  InFlightLimiter,
+  KeyStore,
+  RetryScheduler,
+  TargetGuard,
+  WebhookStore,
+} from "../ports/index.js";
 
 /** Everything a use case may need; each takes only the part it uses (Pick<Deps, ...>). */
 export interface Deps {
@@ -17,4 +31,12 @@ export interface Deps {
   userAgent: string;
   allowPrivateTargets: boolean;
   logger: Logger;
+  /** Issue 10: each endpoint's health, beside its webhook. */
+  health: EndpointHealthStore;
+  healthPolicy: HealthPolicy;
+  /** Issue 10: fleet-wide in-flight bounds (tests per account). */
+  limiter: InFlightLimiter;
+  testsInFlightPerAccount: number;
+  /** Issue 10 §1: the slow lane's queue and the lane policy; null runs one lane (no admission). */
+  lanes: { slowQueue: DeliveryQueue; policy: LanePolicy; timeoutMs: number } | null;
 }

@@ -1,4 +1,5 @@
-import { NotFoundError, ValidationError } from "../domain/errors.js";
+import { NotFoundError, RateLimitedError, ValidationError } from "../domain/errors.js";
+import { disableByCustomer, INITIAL_HEALTH, resetHealth } from "../domain/endpoint-health.js";
 import { INCLUDE_GROUPS, sampleEvent, type EventName } from "../domain/events.js";
 import { newDeliveryId, newEventId, newWebhookId, newWebhookSecret } from "../domain/ids.js";
 import type { Principal } from "../domain/keys.js";
@@ -15,24 +16,27 @@ import type { StoredWebhook } from "../ports/index.js";
 import type { Deps } from "./deps.js";
 import { cancelOpenDeliveries, holds, ownedNumber, ownedWebhook } from "./ownership.js";
 import { sendAttempt } from "./send-attempt.js";
+import { recordHealth, type HealthDeps } from "./record-health.js";
 
 async function checkTarget(deps: Pick<Deps, "guard">, url: string) {
   const reason = await deps.guard.check(url);
   if (reason) throw new ValidationError("The webhook URL is not an allowed target.", [{ path: "url", message: reason }]);
 }
 
-export async function listWebhooks(deps: Pick<Deps, "webhooks">, principal: Principal, number: string) {
-  // One read: the number item comes with its holder's webhooks.
+export async function listWebhooks(deps: Pick<Deps, "webhooks" | "health">, principal: Principal, number: string) {
+  // One read: the number item comes with its holder's webhooks; then their health items.
   const { number: record, webhooks } = await deps.webhooks.listWebhooks(number);
   if (!holds(principal, record)) throw new NotFoundError("number");
-  return { items: webhooks.map(webhookView) };
+  const health = await deps.health.getHealths(webhooks.map((w) => w.id));
+  return { items: webhooks.map((w) => webhookView(w, health.get(w.id) ?? null)) };
 }
 
-export async function getWebhook(deps: Pick<Deps, "webhooks">, principal: Principal, number: string, webhookId: string) {
-  return webhookView(await ownedWebhook(deps, principal, number, webhookId));
+export async function getWebhook(deps: Pick<Deps, "webhooks" | "health">, principal: Principal, number: string, webhookId: string) {
+  const webhook = await ownedWebhook(deps, principal, number, webhookId);
+  return webhookView(webhook, await deps.health.getHealth(webhookId, { consistent: true }));
 }
 
-export async function createWebhook(deps: Pick<Deps, "webhooks" | "guard" | "clock">, principal: Principal, number: string, input: WebhookCreateInput) {
+export async function createWebhook(deps: Pick<Deps, "webhooks" | "guard" | "clock" | "health">, principal: Principal, number: string, input: WebhookCreateInput) {
   const record = await ownedNumber(deps, principal, number);
   await checkTarget(deps, input.url);
   const now = deps.clock.now();
@@ -54,17 +58,22 @@ export async function createWebhook(deps: Pick<Deps, "webhooks" | "guard" | "clo
     updatedAt: now.toISOString(),
   };
   await deps.webhooks.createWebhook(webhook, MAX_WEBHOOKS_PER_NUMBER);
-  return { ...webhookView(webhook), secret };
+  // A webhook created disabled is disabled by its customer; an enabled one starts healthy (no item: nothing to write).
+  const health = webhook.enabled ? null : disableByCustomer(INITIAL_HEALTH, now);
+  if (health) await deps.health.putHealth(webhook.id, health);
+  return { ...webhookView(webhook, health), secret };
 }
 
 export async function updateWebhook(
-  deps: Pick<Deps, "webhooks" | "guard" | "clock" | "log" | "scheduler" | "logger">,
+  deps: Pick<Deps, "webhooks" | "guard" | "clock" | "log" | "scheduler" | "logger" | "health">,
   principal: Principal,
   number: string,
   webhookId: string,
   patch: WebhookPatchInput,
 ) {
-  const current = await ownedWebhook(deps, principal, number, webhookId);
+  const [stored, health] = await Promise.all([ownedWebhook(deps, principal, number, webhookId), deps.health.getHealth(webhookId, { consistent: true })]);
+  // An automatic disable is in health: the webhook is disabled whatever its item says.
+  const current: StoredWebhook = { ...stored, enabled: stored.enabled && (health?.disabledReason ?? null) === null };
   if (patch.url !== undefined && patch.url !== current.url) await checkTarget(deps, patch.url);
   const updated: StoredWebhook = {
     ...current,
@@ -77,18 +86,28 @@ export async function updateWebhook(
     updatedAt: deps.clock.now().toISOString(),
   };
   await deps.webhooks.updateWebhook(updated);
+  let shown = health;
+  if (patch.enabled === true && !current.enabled) {
+    // Re-enabled: health starts again from a clean slate.
+    shown = resetHealth();
+    await deps.health.deleteHealth(webhookId);
+  } else if (patch.enabled === false) {
+    shown = disableByCustomer(health ?? INITIAL_HEALTH, deps.clock.now());
+    if (shown !== health) await deps.health.putHealth(webhookId, shown);
+  }
   // A disabled webhook gets no new deliveries and its pending retries are dropped.
   if (current.enabled && !updated.enabled) await cancelOpenDeliveries(deps, webhookId);
-  return webhookView(updated);
+  return webhookView(updated, shown);
 }
 
-export async function deleteWebhook(deps: Pick<Deps, "webhooks" | "log" | "scheduler" | "logger">, principal: Principal, number: string, webhookId: string) {
+export async function deleteWebhook(deps: Pick<Deps, "webhooks" | "log" | "scheduler" | "logger" | "health">, principal: Principal, number: string, webhookId: string) {
   const webhook = await ownedWebhook(deps, principal, number, webhookId);
   // false: a concurrent delete or a move removed it first (and cancels its retries).
   if (!(await deps.webhooks.deleteWebhook(number, webhookId, { accountId: webhook.accountId, generation: webhook.ownerGeneration }))) {
     throw new NotFoundError("webhook");
   }
   await cancelOpenDeliveries(deps, webhookId);
+  await deps.health.deleteHealth(webhookId);
 }
 
 /**
@@ -118,17 +137,49 @@ export async function endPreviousSecret(deps: Pick<Deps, "webhooks" | "clock">, 
   await deps.webhooks.updateWebhook({ ...current, secrets: endPreviousSecrets(current.secrets), updatedAt: deps.clock.now().toISOString() });
 }
 
-/** One sample event, one attempt, no retries — through the same signer and sender as real traffic, logged as a test. */
+/** How long a `test` call's lease on its account's slot lives if the API function dies holding it: the attempt's timeout and then some. */
+export const TEST_LEASE_MS = 10_000;
+
+/**
+ * One sample event, one attempt, no retries — through the same signer and sender as real
+ * traffic, logged as a test. At most `testsInFlightPerAccount` tests of one account are in
+ * flight at once, fleet-wide (a lease per call in one item per account), so tests to a
+ * hanging endpoint cannot hold the API function's concurrency: beyond it, 429 rate_limited.
+ * A test is a delivery: its outcome counts towards the webhook's health (a 410 disables).
+ */
 export async function testWebhook(
-  deps: Pick<Deps, "webhooks" | "log" | "sender" | "clock" | "userAgent">,
+  deps: Pick<Deps, "webhooks" | "log" | "sender" | "clock" | "userAgent" | "limiter" | "testsInFlightPerAccount"> & HealthDeps,
   principal: Principal,
   number: string,
   webhookId: string,
   input: { event: EventName },
 ) {
-  const webhook = await ownedWebhook(deps, principal, number, webhookId);
+  const [webhook, health] = await Promise.all([ownedWebhook(deps, principal, number, webhookId), deps.health.getHealth(webhookId, { consistent: true })]);
   const now = deps.clock.now();
   const deliveryId = newDeliveryId(now.getTime());
+  const scope = `TESTS#${webhook.accountId}`;
+  const max = deps.testsInFlightPerAccount;
+  if (!(await deps.limiter.acquire(scope, deliveryId, max, now, TEST_LEASE_MS))) {
+    throw new RateLimitedError(5, `At most ${max} tests may be in flight at once for one account; wait for one to finish and try again.`);
+  }
+  try {
+    return await runTest(deps, webhook, health, number, deliveryId, input.event, now);
+  } finally {
+    await deps.limiter.release(scope, deliveryId).catch((error) => deps.logger.warn("could not release a test lease (it expires by itself)", { webhook_id: webhookId, error }));
+  }
+}
+
+async function runTest(
+  deps: Pick<Deps, "log" | "sender" | "clock" | "userAgent"> & HealthDeps,
+  webhook: StoredWebhook,
+  health: Awaited<ReturnType<Deps["health"]["getHealth"]>>,
+  number: string,
+  deliveryId: string,
+  event: EventName,
+  now: Date,
+) {
+  const webhookId = webhook.id;
+  const input = { event };
   const payload = sampleEvent(input.event, number, now);
   const { ok, record } = await sendAttempt(deps, webhook, { deliveryId, event: input.event, payload, generation: 0, rung: 1 });
   const recorded = { ...record, nextAttemptAt: null };
@@ -154,6 +205,8 @@ export async function testWebhook(
     { status: ok ? "succeeded" : "failed", lastAttemptAt: recorded.startedAt, nextAttemptAt: null },
     ok ? recorded : undefined,
   );
+  const status = recorded.response?.status ?? null;
+  await recordHealth(deps, webhook, health, ok ? { ok: true } : { ok: false, status }, deps.clock.now());
   return {
     delivery_id: deliveryId,
     status: ok ? ("succeeded" as const) : ("failed" as const),

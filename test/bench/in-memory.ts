@@ -5,7 +5,8 @@ import type { EventPayload } from "../../shared/domain/events.js";
 import { newWebhookSecret } from "../../shared/domain/ids.js";
 import { INCLUDE_GROUPS } from "../../shared/domain/events.js";
 import type { Webhook } from "../../shared/domain/webhook.js";
-import type { Clock, DeliveryLog, EventClaims, DeliveryQueue, IngestResult, NumberRecord, RetryScheduler, StoredWebhook, Subscription, WebhookStore } from "../../shared/ports/index.js";
+import type { EndpointHealth } from "../../shared/domain/endpoint-health.js";
+import type { EndpointHealthStore, Clock, DeliveryLog, EventClaims, DeliveryQueue, IngestResult, NumberRecord, RetryScheduler, StoredWebhook, Subscription, WebhookStore } from "../../shared/ports/index.js";
 
 /*
  * In-memory ports for the use-case benchmarks: the same contracts as the DynamoDB, SQS and
@@ -106,6 +107,35 @@ export function memoryWebhookStore(webhooks: Webhook[]): WebhookStore {
     updateWebhook: () => unused("updateWebhook"),
     deleteWebhook: () => unused("deleteWebhook"),
     moveNumber: () => unused("moveNumber"),
+    disableWebhook: () => unused("disableWebhook"),
+  };
+}
+
+/** Endpoint health in a map (issue 10): what the worker reads and writes beside the webhook. */
+export function memoryHealthStore(): EndpointHealthStore & { items: Map<string, EndpointHealth> } {
+  const items = new Map<string, EndpointHealth>();
+  return {
+    items,
+    async getHealth(webhookId) {
+      return items.get(webhookId) ?? null;
+    },
+    async getHealths(ids) {
+      return new Map(ids.flatMap((id) => (items.has(id) ? [[id, items.get(id)!] as const] : [])));
+    },
+    async recordOutcome(webhookId, after, _outcome, disable) {
+      const already = items.get(webhookId)?.disabledReason ?? null;
+      items.set(webhookId, already !== null ? { ...after, disabledReason: already } : after);
+      return { disabled: disable !== null && already === null };
+    },
+    async putHealth(webhookId, health) {
+      items.set(webhookId, health);
+    },
+    async deleteHealth(webhookId) {
+      items.delete(webhookId);
+    },
+    async markSlow() {
+      return true;
+    },
   };
 }
 
@@ -179,6 +209,7 @@ export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, Attem
     listDeliveries: () => unused("listDeliveries"),
     listOpenDeliveries: () => unused("listOpenDeliveries"),
     listFailed: () => unused("listFailed"),
+    markWaiting: () => unused("markWaiting"),
   };
 }
 

@@ -1,3 +1,4 @@
+import { createLogger } from "../../shared/logger.js";
 import { performance } from "node:perf_hooks";
 import { Agent, type Dispatcher } from "undici";
 import { createHttpSender } from "../../shared/adapters/http/undici-sender.js";
@@ -14,6 +15,7 @@ import {
   memoryQueue,
   memoryScheduler,
   memoryWebhookStore,
+  memoryHealthStore,
   systemClock,
 } from "./in-memory.js";
 import { median, progress } from "./report.js";
@@ -117,6 +119,9 @@ export async function benchHttp(receiverUrl: string, options: { rounds: number; 
     clock: systemClock,
     ladder: parseRetryLadder(undefined),
     userAgent: "LimePhone-Webhooks/0.1.0",
+    health: memoryHealthStore(),
+    healthPolicy: { disableAfterDays: 5 },
+    logger: createLogger({ bench: true }, () => undefined),
   };
   const deliver = async () => {
     const result = await attemptDelivery(deps, firstAttemptMessage(webhook, payload));

@@ -352,6 +352,8 @@ describe.concurrent("webhooks", () => {
       enabled: true,
       has_auth_token: false,
       include: ["customer", "metadata", "message_content"],
+      // Contract section 4 (issue 10): every Webhook view carries its health.
+      health: { state: "healthy", consecutive_failures: 0, last_success_at: null, last_failure_at: null, disabled_reason: null, disabled_at: null },
       created_at: expect.any(String),
       updated_at: expect.any(String),
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]+={0,2}$/),
@@ -361,7 +363,14 @@ describe.concurrent("webhooks", () => {
     expect(fetched.json).toEqual(view);
     expect(listed.json).toEqual({ items: [view] });
     expect(patched.status).toBe(200);
-    expect(patched.json).toEqual({ ...view, description: "CRM (paused)", enabled: false, include: ["customer"], updated_at: expect.any(String) });
+    expect(patched.json).toEqual({
+      ...view,
+      description: "CRM (paused)",
+      enabled: false,
+      include: ["customer"],
+      health: { ...view.health, state: "disabled", disabled_reason: "by_customer", disabled_at: expect.any(String) },
+      updated_at: expect.any(String),
+    });
     expect(Date.parse(patched.json.updated_at)).toBeGreaterThanOrEqual(Date.parse(view.updated_at));
     expect(tokenAdded.json.has_auth_token).toBe(true);
     expect(tokenRemoved.json.has_auth_token).toBe(false);

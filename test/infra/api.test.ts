@@ -18,10 +18,12 @@ const template = Template.fromStack(service);
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
 
 const logicalId = (fn: { node: { defaultChild?: unknown } }) => service.getLogicalId(fn.node.defaultChild as CfnFunction);
-const functionIds: Record<FunctionName | "delivery", string> = {
+const functionIds: Record<FunctionName | "delivery" | "slowDelivery", string> = {
   api: logicalId(service.management.service.function),
   ingest: logicalId(service.ingest.service.function),
   delivery: logicalId(service.worker.service.function),
+  // Issue 10 §1: the slow lane's worker (infra/constructs/slow-lane.ts).
+  slowDelivery: logicalId(service.slowLane.service.function),
 };
 
 const portalFunctionId = logicalId(service.node.findAll().find((c): c is PortalFunction => c instanceof PortalFunction)!.function);
@@ -123,9 +125,9 @@ describe("HTTP API", () => {
 
 describe("Lambda functions", () => {
   const functions = template.findResources("AWS::Lambda::Function");
-  const sizing = { api: MANAGEMENT_SIZING, ingest: INGEST_SIZING, delivery: DELIVERY_WORKER_SIZING };
+  const sizing = { api: MANAGEMENT_SIZING, ingest: INGEST_SIZING, delivery: DELIVERY_WORKER_SIZING, slowDelivery: DELIVERY_WORKER_SIZING };
 
-  it("are the three of the service and the portal's, nothing else (no helper custom resources)", () => {
+  it("are the four of the service and the portal's, nothing else (no helper custom resources)", () => {
     expect(Object.keys(functions).sort()).toEqual([...Object.values(functionIds), portalFunctionId].sort());
   });
 
@@ -160,6 +162,8 @@ describe("Lambda functions", () => {
         "RETRY_TARGET_QUEUE_ARN",
         "RETRY_SCHEDULER_ROLE_ARN",
         "RETRY_DEAD_LETTER_QUEUE_ARN",
+        // The workers move deliveries to the slow lane (issue 10 §1).
+        ...(fn === "delivery" || fn === "slowDelivery" ? ["DELIVERY_SLOW_QUEUE_URL"] : []),
       ].sort(),
     );
     expect(variables).toMatchObject({

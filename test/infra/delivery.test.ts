@@ -76,7 +76,8 @@ describe("delivery queue", () => {
 
 describe("delivery worker wiring", () => {
   it("consumes the delivery queue in batches of 10, reporting failed records only, with capped concurrency", () => {
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 1);
+    // Two: this one and the slow lane's (issue 10 §1, test/infra/slow-lane.test.ts).
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 2);
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: { "Fn::GetAtt": ["DeliveryQueue", "Arn"] },
       FunctionName: { Ref: workerId },

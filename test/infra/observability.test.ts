@@ -23,7 +23,7 @@ const alarm = (id: string) => {
 };
 
 describe("alarms", () => {
-  it("are the fourteen the runbook describes", () => {
+  it("are the fifteen the runbook describes", () => {
     expect(Object.keys(service.observability.alarms).sort()).toEqual(
       [
         "DlqNotEmpty",
@@ -40,9 +40,23 @@ describe("alarms", () => {
         "DeliveryErrors",
         "DeliveryThrottles",
         "ApiServerErrors",
+        "WebhookAutoDisabled",
       ].sort(),
     );
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 14);
+    // + the slow lane's three (infra/constructs/slow-lane.ts, tested in test/infra/slow-lane.test.ts).
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 15);
+  });
+
+  it("fires on every automatic disable of a webhook, from the metric the worker and test write", () => {
+    expect(alarm("WebhookAutoDisabled")).toMatchObject({
+      Namespace: "VirtualNumberWebhooks",
+      MetricName: "WebhooksAutoDisabled",
+      Dimensions: [{ Name: "Service", Value: "webhooks" }],
+      Statistic: "Sum",
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+    });
   });
 
   it("notify the alarm topic on alarm and on recovery, and treat no data as fine", () => {

@@ -6,7 +6,7 @@ import type { HttpRequest, HttpSender, SendOutcome } from "../../shared/ports/in
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 import { getDelivery, redeliver } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
-import { createWebhook, rotateSecret, testWebhook } from "../../shared/use-cases/manage-webhooks.js";
+import { createWebhook, listWebhooks, rotateSecret, testWebhook } from "../../shared/use-cases/manage-webhooks.js";
 import { firstAttemptMessage, testDeps } from "../support/deps.js";
 import { startEmbedded } from "../support/embedded.js";
 import { startReceiver } from "../support/receiver.js";
@@ -135,16 +135,21 @@ const withoutUnlogged = (headers: Record<string, string>) => Object.fromEntries(
 const TRANSPORT_HEADERS = new Set(["host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept", "accept-encoding", "accept-language", "sec-fetch-mode"]);
 
 describe("the delivery log's DynamoDB cost", () => {
-  it("records a first-try success of the seed's incoming_call with one write of one unit and no read but the webhook's", async () => {
-    // Arrange
+  it("records a first-try success of the seed's incoming_call with one write of one unit and no read but the webhook's and its health", async () => {
+    // Arrange: the webhook has had a success within the minute (its health says so already).
     const receiver = await startReceiver();
     const { deps, webhook, message } = await setup(receiver.url + "/hook");
+    await attemptDelivery(deps, firstAttemptMessage(webhook.id, `evt-cost-warm-${counter}`, seedCall(webhook.virtual_number)));
+    calls.length = 0;
     // Act
     const result = await attemptDelivery(deps, message);
     // Assert
     expect(result).toMatchObject({ kind: "attempted", status: "succeeded", applied: true });
     expect(writes()).toEqual([{ command: "UpdateItem", key: "D#", units: 1, failed: null }]);
-    expect(reads()).toEqual([{ command: "GetItem", table: "webhooks", key: "WH#" }]);
+    expect(reads()).toEqual([
+      { command: "GetItem", table: "webhooks", key: "WH#" },
+      { command: "GetItem", table: "webhooks", key: "HLT" },
+    ]);
     const item = await rawDelivery(webhook.id, message.deliveryId);
     expect(item.la?.S).toBeDefined();
     expect(itemSize(item)).toBeLessThanOrEqual(1024);
@@ -176,6 +181,28 @@ describe("the delivery log's DynamoDB cost", () => {
     expect(stillRetrying).toBe(0);
   });
 
+  it("writes a webhook's health on its first success ever and then not again within the minute", async () => {
+    // Arrange
+    const receiver = await startReceiver();
+    const { deps, principal, number, webhook, message } = await setup(receiver.url);
+    // Act
+    await attemptDelivery(deps, message);
+    const first = writes();
+    calls.length = 0;
+    await attemptDelivery(deps, firstAttemptMessage(webhook.id, `evt-cost-again-${counter}`, seedCall(number)));
+    const second = writes();
+    // Assert
+    expect(first).toEqual([
+      { command: "UpdateItem", key: "D#", units: 1, failed: null },
+      { command: "UpdateItem", key: "HLT", units: 1, failed: null },
+    ]);
+    expect(second).toEqual([{ command: "UpdateItem", key: "D#", units: 1, failed: null }]);
+    const { items } = await listWebhooks(deps, principal, number);
+    expect(items[0]!.health).toMatchObject({ state: "healthy", consecutive_failures: 0, last_failure_at: null });
+    expect(items[0]!.health.last_success_at).not.toBeNull();
+    await receiver.close();
+  });
+
   it("records a failure with two writes and the success after it with one, reading the delivery only before the retry", async () => {
     // Arrange
     let status = 503;
@@ -192,15 +219,24 @@ describe("the delivery log's DynamoDB cost", () => {
     await attemptDelivery(deps, deps.scheduler.calls[0]!.message);
     const success = { writes: writes(), reads: reads() };
     // Assert: the failure is its own attempt item (the success will take the delivery's inline slot).
+    // Health (issue 10): every failure and the change back to healthy are one more write each, of a small item.
     expect(failure.writes).toEqual([
       { command: "PutItem", key: "A#", units: 1, failed: null },
       { command: "UpdateItem", key: "D#", units: 1, failed: null },
+      { command: "UpdateItem", key: "HLT", units: 1, failed: null },
     ]);
-    expect(failure.reads).toEqual([{ command: "GetItem", table: "webhooks", key: "WH#" }]);
-    expect(success.writes).toEqual([{ command: "UpdateItem", key: "D#", units: 1, failed: null }]);
+    expect(failure.reads).toEqual([
+      { command: "GetItem", table: "webhooks", key: "WH#" },
+      { command: "GetItem", table: "webhooks", key: "HLT" },
+    ]);
+    expect(success.writes).toEqual([
+      { command: "UpdateItem", key: "D#", units: 1, failed: null },
+      { command: "UpdateItem", key: "HLT", units: 1, failed: null },
+    ]);
     expect(success.reads).toEqual([
       { command: "GetItem", table: "deliveries", key: "D#" },
       { command: "GetItem", table: "webhooks", key: "WH#" },
+      { command: "GetItem", table: "webhooks", key: "HLT" },
     ]);
     const shown = await getDelivery(deps, principal, number, webhook.id, message.deliveryId);
     expect(shown).toMatchObject({ status: "succeeded", attempt_count: 2 });
@@ -225,6 +261,7 @@ describe("the delivery log's DynamoDB cost", () => {
     expect(writes()).toEqual([{ command: "UpdateItem", key: "D#", units: 0, failed: "ConditionalCheckFailedException" }]);
     expect(reads()).toEqual([
       { command: "GetItem", table: "webhooks", key: "WH#" },
+      { command: "GetItem", table: "webhooks", key: "HLT" },
       { command: "GetItem", table: "deliveries", key: "D#" },
     ]);
     expect(await rawDelivery(webhook.id, message.deliveryId)).toEqual(before);
@@ -235,15 +272,21 @@ describe("the delivery log's DynamoDB cost", () => {
     await receiver.close();
   });
 
-  it("records a test delivery's success with one write of one unit", async () => {
-    // Arrange
+  it("records a test delivery's success with one write of one unit, beside its account's test lease and the webhook's health", async () => {
+    // Arrange: the account has had a test before (its lease item exists) and the webhook a success.
     const receiver = await startReceiver();
     const { deps, principal, number, webhook } = await setup(receiver.url);
+    await testWebhook(deps, principal, number, webhook.id, { event: "incoming_call" });
+    calls.length = 0;
     // Act
     const result = await testWebhook(deps, principal, number, webhook.id, { event: "incoming_call" });
-    // Assert
+    // Assert: the delivery is one write; the lease (issue 10 §3) is taken and given back.
     expect(result).toMatchObject({ status: "succeeded", response_status: 200 });
-    expect(writes()).toEqual([{ command: "UpdateItem", key: "D#", units: 1, failed: null }]);
+    expect(writes()).toEqual([
+      { command: "UpdateItem", key: "LIM", units: 1, failed: null },
+      { command: "UpdateItem", key: "D#", units: 1, failed: null },
+      { command: "UpdateItem", key: "LIM", units: 1, failed: null },
+    ]);
     const shown = await getDelivery(deps, principal, number, webhook.id, result.delivery_id);
     expect(shown).toMatchObject({ test: true, status: "succeeded", attempt_count: 1 });
     expect(shown.attempts[0]!.request.body).toBe(receiver.requests[0]!.body);

@@ -2,6 +2,8 @@ import { createDynamoDeliveryLog } from "../../shared/adapters/aws/dynamo-delive
 import { createDynamoEventClaims } from "../../shared/adapters/aws/dynamo-event-claims.js";
 import { createDynamoKeyStore } from "../../shared/adapters/aws/dynamo-key-store.js";
 import { createDynamoWebhookStore } from "../../shared/adapters/aws/dynamo-webhook-store.js";
+import { createDynamoEndpointHealthStore } from "../../shared/adapters/aws/dynamo-endpoint-health.js";
+import { createDynamoInFlightLimiter } from "../../shared/adapters/aws/dynamo-in-flight-limiter.js";
 import { createSqsDeliveryQueue } from "../../shared/adapters/aws/sqs-delivery-queue.js";
 import { createAesGcmCipher } from "../../shared/adapters/crypto/aes-gcm-cipher.js";
 import { createHttpSender } from "../../shared/adapters/http/undici-sender.js";
@@ -75,6 +77,11 @@ export function testDeps(
     userAgent: "LimePhone-Webhooks/test",
     allowPrivateTargets: true,
     logger: createLogger({ test: true }, (line) => logLines.push(line)),
+    health: createDynamoEndpointHealthStore(embedded.dynamoClient, embedded.tables.webhooks),
+    healthPolicy: { disableAfterDays: config.WEBHOOK_DISABLE_AFTER_DAYS },
+    limiter: createDynamoInFlightLimiter(embedded.dynamoClient, embedded.tables.webhooks),
+    testsInFlightPerAccount: config.API_TESTS_IN_FLIGHT_PER_ACCOUNT,
+    lanes: null,
     ...overrides,
   } as FullDeps & { scheduler: ReturnType<typeof recordingScheduler> };
 }

@@ -120,7 +120,8 @@ describe("the outcome update", () => {
     const removed = Object.entries(update.ExpressionAttributeNames).filter(([k]) => /^#r\d/.test(k)).map(([, v]) => v);
     expect(setNames).not.toContain("attempt_count");
     expect(setNames).not.toContain("pk");
-    expect(removed.sort()).toEqual(["last_attempt_at", "next_attempt_at"]);
+    // wait_reason too (issue 10): an attempt's outcome ends a hold.
+    expect(removed.sort()).toEqual(["last_attempt_at", "next_attempt_at", "wait_reason"]);
     expect(update.UpdateExpression).toContain("ADD attempt_count :one");
     expect(update.ExpressionAttributeValues[":gen"]).toEqual({ N: "1" });
     expect(update.ExpressionAttributeValues[":rung"]).toEqual({ N: "2" });

@@ -54,6 +54,8 @@ export function deliveryItem(d: Delivery, now: Date): Item {
     last_attempt_at: orNull(d.lastAttemptAt),
     next_attempt_at: orNull(d.nextAttemptAt),
     test: { BOOL: d.test },
+    // null (removed by an outcome's update) unless the delivery is held back.
+    wait_reason: orNull(d.waitReason ?? null),
     expires_at: N(expiresAt(now)),
   };
 }
@@ -77,6 +79,7 @@ export function deliveryFromItem(item: Item): Delivery {
     lastAttemptAt: inline?.startedAt ?? str(item.last_attempt_at),
     nextAttemptAt: str(item.next_attempt_at),
     test: item.test!.BOOL!,
+    ...(item.wait_reason?.S ? { waitReason: item.wait_reason.S } : {}),
     ...(inline ? { inlineAttempt: inline } : {}),
   };
 }

@@ -91,6 +91,39 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
       }
     },
 
+    async markWaiting(delivery, rung, wait) {
+      const fresh = delivery.rung === 0 && delivery.attemptCount === 0 && delivery.generation === 0;
+      if (fresh) {
+        const item = withoutNulls(deliveryItem({ ...delivery, nextAttemptAt: wait.nextAttemptAt, waitReason: wait.reason }, clock.now()));
+        try {
+          await client.send(new PutItemCommand({ TableName: tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
+          return;
+        } catch (e) {
+          if (!isConditionFailed(e)) throw e;
+        }
+      }
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: deliveryKey(delivery.webhookId, delivery.id),
+          UpdateExpression: "SET wait_reason = :why, next_attempt_at = :next",
+          ConditionExpression: "attribute_exists(pk) AND #gen = :gen AND #rung < :rung AND #st IN (:pending, :retrying)",
+          ExpressionAttributeNames: { "#gen": "generation", "#rung": "rung", "#st": "status" },
+          ExpressionAttributeValues: {
+            ":why": S(wait.reason),
+            ":next": S(wait.nextAttemptAt),
+            ":gen": N(delivery.generation),
+            ":rung": N(rung),
+            ":pending": S("pending"),
+            ":retrying": S("retrying"),
+          },
+        }),
+      ).catch((e) => {
+        // The delivery moved on (canceled, redelivered): the moved message will find it stale.
+        if (!isConditionFailed(e)) throw e;
+      });
+    },
+
     async countAttempt(webhookId, deliveryId) {
       await client.send(
         new UpdateItemCommand({

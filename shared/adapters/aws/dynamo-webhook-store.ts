@@ -4,6 +4,7 @@ import {
   PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type TransactWriteItem,
@@ -397,6 +398,25 @@ export function createDynamoWebhookStore(
         return { previous: numberRecord(number, holder), removed: [...plan.deletes.map((d) => d.item.id), ...swept] };
       }
       throw new ConcurrentUpdateError();
+    },
+
+    // --- issue 10: automatic disable. Only `enabled` and `updated_at` change; the rest of the item is left as it is.
+    async disableWebhook(number, webhookId, at) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: webhookKey(number, webhookId),
+            UpdateExpression: "SET enabled = :off, updated_at = :at",
+            ConditionExpression: "attribute_exists(pk) AND enabled = :on",
+            ExpressionAttributeValues: { ":off": { BOOL: false }, ":on": { BOOL: true }, ":at": { S: at } },
+          }),
+        );
+        return true;
+      } catch (e) {
+        if ((e as Error).name === "ConditionalCheckFailedException") return false;
+        throw e;
+      }
     },
   };
 }

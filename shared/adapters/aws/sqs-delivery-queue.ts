@@ -1,5 +1,4 @@
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DeliveryMessage } from "../../domain/delivery-message.js";
 import type { DeliveryQueue } from "../../ports/index.js";
 import { SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES, toSqsJson } from "./sqs-text.js";
 
@@ -30,8 +29,8 @@ export function sqsBatches(bodies: readonly string[]): string[][] {
  * in batches within SQS's limits; entries SQS refuses are retried, then reported.
  */
 export function createSqsDeliveryQueue(client: SQSClient, queueUrl: string): DeliveryQueue {
-  async function sendBatch(bodies: readonly string[]): Promise<void> {
-    let pending = bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody }));
+  async function sendBatch(bodies: readonly string[], delaySeconds?: number): Promise<void> {
+    let pending = bodies.map((MessageBody, i) => ({ Id: String(i), MessageBody, ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}) }));
     for (let round = 1; pending.length > 0; round++) {
       const out = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
       const failed = new Set((out.Failed ?? []).map((f) => f.Id));
@@ -44,8 +43,8 @@ export function createSqsDeliveryQueue(client: SQSClient, queueUrl: string): Del
     }
   }
   return {
-    async send(messages: readonly DeliveryMessage[]) {
-      await Promise.all(sqsBatches(messages.map(toSqsJson)).map(sendBatch));
+    async send(messages, options = {}) {
+      await Promise.all(sqsBatches(messages.map(toSqsJson)).map((b) => sendBatch(b, options.delaySeconds)));
     },
   };
 }

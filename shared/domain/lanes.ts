@@ -1,0 +1,54 @@
+import type { EndpointHealth } from "./endpoint-health.js";
+
+/*
+ * Issue 10 §1, "one endpoint's trouble is its own": which lane an endpoint's next attempt
+ * takes. Pure; time passed in. Two lanes, each a queue with its own workers:
+ * - main: every endpoint not known to be troubled, each holding at most `maxInFlight`
+ *   attempts at once, fleet-wide (a lease per attempt, checked before the request);
+ * - slow: endpoints that are failing or slow (flagged until `slowUntil`), and the overflow of
+ *   an endpoint already at its main-lane bound. A 5 s timeout there holds only the slow lane.
+ */
+
+export const WAIT_REASONS = ["endpoint_failing", "endpoint_slow", "endpoint_in_flight_limit"] as const;
+/** Where a record held back goes: the slow lane, or (busy but not slow) the main queue a little later. */
+export type HoldTarget = "slow" | "main";
+export type WaitReason = (typeof WAIT_REASONS)[number];
+
+export interface LanePolicy {
+  /** WEBHOOK_MAX_IN_FLIGHT: one endpoint's attempts in flight at once in the main lane, fleet-wide. */
+  maxInFlight: number;
+  /** An attempt still in flight after this long flags its endpoint slow. */
+  slowAfterMs: number;
+  /** How long an attempt over the bound waits for a lease before it moves to the slow lane. */
+  leaseWaitMs: number;
+  /** An endpoint none of whose attempts here started or ended for this long is slow: over the bound, its records go to the slow lane at once. */
+  stuckAfterMs: number;
+  /** Over the bound but turning over (busy, not slow): the record goes back to the main queue this much later. */
+  requeueDelayS: number;
+  /** How long a flag (a failure, or an attempt slower than slowAfterMs) keeps the endpoint in the slow lane. */
+  flagMs: number;
+}
+
+export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 2_000, stuckAfterMs: 500, requeueDelayS: 1, flagMs: 5 * 60_000 };
+
+/**
+ * Why an endpoint's next main-lane attempt goes to the slow lane instead, or null when it may
+ * try for a lease: failing (a failed attempt since its last success — a success in the slow
+ * lane brings it back), or flagged slow until `slowUntil`.
+ */
+export function slowLaneReason(health: (EndpointHealth & { slowUntil?: string | null }) | null, now: Date): WaitReason | null {
+  if (!health) return null;
+  if (health.consecutiveFailures > 0) return "endpoint_failing";
+  if (health.slowUntil && Date.parse(health.slowUntil) > now.getTime()) return "endpoint_slow";
+  return null;
+}
+
+/** The flag an attempt sets: until now + flagMs. */
+export function flagUntil(policy: LanePolicy, now: Date): string {
+  return new Date(now.getTime() + policy.flagMs).toISOString();
+}
+
+/** The lease an attempt holds in the main lane: its identity, and how long it lives if its holder dies. */
+export function leaseFor(message: { deliveryId: string; generation: number; rung: number }, timeoutMs: number) {
+  return { holder: `${message.deliveryId}#${message.generation}#${message.rung}`, ttlMs: timeoutMs + 2_000 };
+}
