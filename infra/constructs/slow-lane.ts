@@ -12,6 +12,7 @@ import { Construct } from "constructs";
 import { DELIVERY_WORKER_SIZING, deliveryVisibilityTimeout } from "./delivery-worker.js";
 import type { RetryScheduling } from "./retry-scheduling.js";
 import { ServiceFunction, type ServiceEnvironment } from "./service-function.js";
+import { grantItemsReadWrite } from "./table-index-grant.js";
 
 /** The slow lane's worker: its own concurrency, so its timeouts hold only itself. */
 export const SLOW_LANE_SIZING = { maxConcurrency: 10, batchSize: DELIVERY_WORKER_SIZING.batchSize } as const;
@@ -70,7 +71,7 @@ export class SlowLane extends Construct {
     });
     const role = this.service.role;
     props.webhooksTable.grantReadWriteData(role);
-    props.deliveriesTable.grantReadWriteData(role);
+    grantItemsReadWrite(this, role, props.deliveriesTable);
     props.secretsKey.grant(role, "kms:Decrypt", "kms:GenerateDataKey");
     props.retryScheduling.grantScheduleRetries(role);
     this.service.function.addEventSource(

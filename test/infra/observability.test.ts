@@ -23,7 +23,7 @@ const alarm = (id: string) => {
 };
 
 describe("alarms", () => {
-  it("are the fifteen the runbook describes", () => {
+  it("are the fifteen the runbook describes, plus the slow lane's three", () => {
     expect(Object.keys(service.observability.alarms).sort()).toEqual(
       [
         "DlqNotEmpty",
@@ -44,7 +44,7 @@ describe("alarms", () => {
       ].sort(),
     );
     // + the slow lane's three (infra/constructs/slow-lane.ts, tested in test/infra/slow-lane.test.ts).
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 15);
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 18);
   });
 
   it("fires on every automatic disable of a webhook, from the metric the worker and test write", () => {

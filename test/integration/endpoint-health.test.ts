@@ -87,7 +87,7 @@ describe("endpoint health", () => {
     expect(shown.enabled).toBe(false);
     expect(shown.health).toMatchObject({ state: "disabled", consecutive_failures: 2, disabled_reason: "endpoint_gone" });
     expect(shown.health.disabled_at).not.toBeNull();
-    expect(await deps.webhooks.listSubscriptions(number)).toEqual([expect.objectContaining({ id: webhook.id, enabled: false })]);
+    expect((await deps.webhooks.listSubscriptions(number)).subscriptions).toEqual([expect.objectContaining({ id: webhook.id, enabled: false })]);
     const newLines = logLines.slice(lines).map((l) => JSON.parse(l));
     expect(newLines).toContainEqual(expect.objectContaining({ message: "webhook disabled automatically", reason: "endpoint_gone", webhook_id: webhook.id }));
     expect(metrics).toContainEqual({ WebhooksAutoDisabled: { value: 1, unit: "Count" } });

@@ -464,9 +464,7 @@ describe("the customer portal in a browser", { timeout: 60_000 }, () => {
     }
   });
 
-  it.skip("shows a failing endpoint's health (health arrives with a later change of the Webhook object)", async () => {
-    // Kept as the spec for when `health` lands: a webhook whose endpoint answers 500 shows
-    // "failing" and its count of failed attempts on its card.
+  it("shows a failing endpoint's health on its card", async () => {
     const acme = await account("acme");
     const number = acme.numbers[0]!;
     const receiver = await startReceiver((_, res) => {
