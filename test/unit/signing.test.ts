@@ -14,7 +14,7 @@ function reference(secret: string, id: string, timestampS: number, body: string)
 }
 
 /*
- * Vendored from the shared spec's vectors (../shared/vectors/signing.json beside the
+ * Vendored from the shared spec's vectors (the team folder's vectors/signing.json, beside the
  * repository, copied unchanged): the Standard Webhooks signature vector published with
  * standard-webhooks' libraries, and an HMAC-SHA256 hex vector for X-LimePhone-Signature.
  */
