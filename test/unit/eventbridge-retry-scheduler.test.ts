@@ -14,32 +14,13 @@ import {
   createEventBridgeRetryScheduler,
   retryScheduleName,
 } from "../../shared/adapters/aws/eventbridge-retry-scheduler.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
+import { retryMessage } from "../support/retry-message.js";
 
 const GROUP = "vnw-prod-retries";
 const QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:DeliveryQueue";
 const ROLE_ARN = "arn:aws:iam::123456789012:role/RetrySchedulerRole";
 
-const message: DeliveryMessage = {
-  v: 1,
-  deliveryId: "dlv_01JKQ3V9ZB8C3M2X4Y5Z6A7B8C",
-  webhookId: "wh_01JKQ3V9ZB8C3M2X4Y5Z6A7B8D",
-  virtualNumber: "+15551234567",
-  eventId: "evt_01JKQ3V9ZB8C3M2X4Y5Z6A7B8E",
-  event: "missed_call",
-  payload: {
-    event: "missed_call",
-    virtual_number: "+15551234567",
-    timestamp: "2025-01-30T14:00:00Z",
-    call_id: "call_1",
-    caller_number: "+15557654321",
-    call_status: "missed",
-  } as DeliveryMessage["payload"],
-  createdAt: "2025-01-30T14:00:01.000Z",
-  generation: 0,
-  attempt: 2,
-  rung: 2,
-};
+const message = retryMessage;
 
 /** An error as the SDK deserializes it: the modeled class, its name, its Message. */
 const awsError = <E>(Ctor: new (opts: { message: string; $metadata: object; Message: string }) => E, text: string) =>

@@ -4,7 +4,7 @@ import { CreateScheduleCommand, DeleteScheduleCommand, ResourceNotFoundException
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { createEventBridgeRetryScheduler } from "../../shared/adapters/aws/eventbridge-retry-scheduler.js";
 import { ceilToMinute, createSqsDelayRetryScheduler, queueDelaySeconds, SQS_MAX_DELAY_S } from "../../shared/adapters/aws/sqs-delay-retry-scheduler.js";
-import type { DeliveryMessage } from "../../shared/domain/delivery-message.js";
+import { retryMessage } from "../support/retry-message.js";
 import { nextAttemptAt, parseRetryLadder } from "../../shared/domain/retry-ladder.js";
 
 const QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/DeliveryQueue";
@@ -13,26 +13,7 @@ const DLQ_ARN = "arn:aws:sqs:eu-west-1:123456789012:DeliveryDeadLetterQueue";
 const ROLE_ARN = "arn:aws:iam::123456789012:role/RetrySchedulerRole";
 const GROUP = "VirtualNumberWebhooks-prod-Service-RetryScheduling-1A2B3C4D";
 
-const message: DeliveryMessage = {
-  v: 1,
-  deliveryId: "dlv_01JKQ3V9ZB8C3M2X4Y5Z6A7B8C",
-  webhookId: "wh_01JKQ3V9ZB8C3M2X4Y5Z6A7B8D",
-  virtualNumber: "+15551234567",
-  eventId: "evt_01JKQ3V9ZB8C3M2X4Y5Z6A7B8E",
-  event: "missed_call",
-  payload: {
-    event: "missed_call",
-    virtual_number: "+15551234567",
-    timestamp: "2025-01-30T14:00:00Z",
-    call_id: "call_1",
-    caller_number: "+15557654321",
-    call_status: "missed",
-  } as DeliveryMessage["payload"],
-  createdAt: "2025-01-30T14:00:01.000Z",
-  generation: 0,
-  attempt: 2,
-  rung: 2,
-};
+const message = retryMessage;
 
 /** The moment the attempt failed and its retry is scheduled; ms on purpose, to exercise rounding. */
 const NOW = new Date("2025-01-30T14:00:02.250Z");
