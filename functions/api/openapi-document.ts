@@ -106,6 +106,7 @@ const STATUS_TEXT: Record<number, string> = {
   415: "The body is not `application/json` (`unsupported_media_type`).",
   429: "Throttled (`rate_limited`); retry after the `Retry-After` seconds.",
   500: "Something failed on the service's side (`internal_error`); never a stack trace or a secret.",
+  503: "Concurrent changes to the same number won every retry (`concurrent_update`); nothing was changed — retry after the `Retry-After` seconds.",
 };
 
 function operationId(method: string, path: string): string {
@@ -272,7 +273,7 @@ export function buildOpenApiDocument(input: {
   for (const status of [...usedErrors].sort()) {
     errorResponses[`Error${status}`] = {
       description: STATUS_TEXT[status] ?? "Error",
-      ...(status === 429 ? { headers: { "Retry-After": { description: "Seconds to wait", schema: { type: "string", pattern: "^[0-9]+$" } } } } : {}),
+      ...(status === 429 || status === 503 ? { headers: { "Retry-After": { description: "Seconds to wait", schema: { type: "string", pattern: "^[0-9]+$" } } } } : {}),
       content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
     };
   }

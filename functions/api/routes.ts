@@ -258,6 +258,7 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       path: { number: E164 },
       body: AssignBody,
       responses: { 200: NumberViewSchema },
+      errors: [503],
     },
     "DELETE /v1/numbers/{number}": {
       summary: "Release a number",
@@ -265,6 +266,7 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       tag: "numbers",
       path: { number: E164 },
       responses: { 204: null },
+      errors: [503],
     },
     "GET /v1/numbers/{number}/webhooks": { summary: "List a number's webhooks", tag: "webhooks", path: { number: E164 }, responses: { 200: WebhookListSchema } },
     "POST /v1/numbers/{number}/webhooks": {
@@ -274,7 +276,7 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       path: { number: E164 },
       body: webhookCreateSchema(allowHttp),
       responses: { 201: WebhookCreatedSchema },
-      errors: [409],
+      errors: [409, 503],
     },
     "GET /v1/numbers/{number}/webhooks/{webhook_id}": { summary: "Get a webhook", tag: "webhooks", path: webhookParams, responses: { 200: WebhookViewSchema } },
     "PATCH /v1/numbers/{number}/webhooks/{webhook_id}": {
@@ -283,6 +285,7 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       path: webhookParams,
       body: webhookPatchSchema(allowHttp),
       responses: { 200: WebhookViewSchema },
+      errors: [503],
     },
     "DELETE /v1/numbers/{number}/webhooks/{webhook_id}": {
       summary: "Delete a webhook",
@@ -290,6 +293,7 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       tag: "webhooks",
       path: webhookParams,
       responses: { 204: null },
+      errors: [503],
     },
     "POST /v1/numbers/{number}/webhooks/{webhook_id}/test": {
       summary: "Send one sample event now",
@@ -310,6 +314,7 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       body: RotateRequestSchema,
       bodyOptional: true,
       responses: { 200: RotatedSecretSchema },
+      errors: [503],
     },
     "DELETE /v1/numbers/{number}/webhooks/{webhook_id}/previous-secret": {
       summary: "End a rotation's overlap now",
@@ -317,6 +322,7 @@ export function apiOperations(allowHttp: boolean): Record<string, OperationDoc> 
       tag: "webhooks",
       path: webhookParams,
       responses: { 204: null },
+      errors: [503],
     },
     "POST /v1/portal-sessions": {
       summary: "Open a portal session for a customer",

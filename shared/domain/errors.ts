@@ -114,6 +114,8 @@ export const ERROR_CODES = [
   "unsupported_media_type",
   "rate_limited",
   "internal_error",
+  // Beyond contract section 1: a write that lost to concurrent writes every time it was retried (503).
+  "concurrent_update",
 ] as const;
 
 /** The contract's error body: the one shape of every non-2xx answer. */

@@ -81,6 +81,7 @@ describe("the OpenAPI document", () => {
       "unsupported_media_type",
       "rate_limited",
       "internal_error",
+      "concurrent_update",
     ]);
   });
 
