@@ -5,7 +5,7 @@ import { DeliveryWorker, deliveryVisibilityTimeout } from "../constructs/deliver
 import { WebhooksHttpApi } from "../constructs/http-api.js";
 import { IngestFunction } from "../constructs/ingest-function.js";
 import { ManagementFunction } from "../constructs/management-function.js";
-import { Observability } from "../constructs/observability.js";
+import { Observability, RUNBOOK } from "../constructs/observability.js";
 import { PortalFunction } from "../constructs/portal-function.js";
 import { RetryScheduling } from "../constructs/retry-scheduling.js";
 import { Tracing } from "../constructs/tracing.js";
@@ -134,7 +134,7 @@ export class ServiceStack extends Stack {
       reservoirPerSecond: settings.tracing.reservoirPerSecond,
     });
 
-    this.slowLane.addAlarms(this.observability.alarmTopic, "infra/ops-guide.md (README: Operations > Alarms)");
+    this.slowLane.addAlarms(this.observability.alarmTopic, RUNBOOK);
 
     new CfnOutput(this, "ApiUrl", { value: this.httpApi.url, description: "Base URL of the API (paths start with /v1)" });
     new CfnOutput(this, "DeliveryQueueUrl", { value: this.deliveryQueue.queue.queueUrl });

@@ -4,6 +4,7 @@ import type { CfnFunction } from "aws-cdk-lib/aws-lambda";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
 import { describe, expect, it } from "vitest";
 import { SLOW_LANE_SIZING } from "../../infra/constructs/slow-lane.js";
+import { RUNBOOK } from "../../infra/constructs/observability.js";
 import { settingsFromContext } from "../../infra/stacks/settings.js";
 import { addNagChecks, addWebhooksStacks, cdkJsonContext } from "../../infra/stacks/webhooks-app.js";
 
@@ -82,7 +83,9 @@ describe("the slow lane", () => {
     const topicId = service.getLogicalId(service.observability.alarmTopic.node.defaultChild as never);
     for (const id of Object.keys(service.slowLane.alarms)) {
       expect(props(id).AlarmActions).toEqual([{ Ref: topicId }]);
-      expect(props(id).AlarmDescription).toContain("Runbook:");
+      // The runbook each description points at exists: the README's alarms section, which lists this alarm.
+      expect(props(id).AlarmDescription).toContain(`Runbook: ${RUNBOOK}, "${id}".`);
+      expect(props(id).AlarmDescription).not.toContain("ops-guide");
     }
   });
 });
