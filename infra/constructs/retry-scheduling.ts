@@ -5,7 +5,7 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct, type IConstruct } from "constructs";
 
 export interface RetrySchedulingProps {
-  /** Where each retry lands when its time comes. */
+  /** Where each retry lands when its time comes: the slow lane's queue (a retry's endpoint is failing). */
   readonly targetQueue: IQueue;
   /** Where Scheduler puts a retry it could not hand to the target queue (the schedules' DeadLetterConfig). */
   readonly deadLetterQueue: IQueue;
@@ -16,9 +16,9 @@ export interface RetrySchedulingProps {
  * go onto the queue with DelaySeconds; shared/adapters/aws/sqs-delay-retry-scheduler.ts): a
  * dedicated schedule group that holds one one-time schedule per such retry (created by the
  * worker through shared/adapters/aws/eventbridge-retry-scheduler.ts), and the role EventBridge
- * Scheduler assumes to put the retry on the delivery queue (its templated SQS target).
+ * Scheduler assumes to put the retry on the target queue — the slow lane's (its templated SQS target).
  *
- * The role can do exactly sqs:SendMessage on two queues — the delivery queue, and the
+ * The role can do exactly sqs:SendMessage on two queues — the target queue, and the
  * dead-letter queue where Scheduler keeps a retry it could not deliver after its retry policy
  * (24 h, 185 tries). That second permission is what turns "the retry is gone, and only a
  * metric knows" into a message ops can read and redrive. Only Scheduler acting for this group
@@ -54,12 +54,12 @@ export class RetryScheduling extends Construct {
     this.groupArn = this.group.attrArn;
 
     this.role = new Role(this, "SchedulerRole", {
-      description: "Assumed by EventBridge Scheduler to put a webhook retry on the delivery queue",
+      description: "Assumed by EventBridge Scheduler to put a webhook retry on the slow-lane delivery queue",
       assumedBy: new ServicePrincipal("scheduler.amazonaws.com").withConditions({
         StringEquals: { "aws:SourceAccount": stack.account, "aws:SourceArn": this.groupArn },
       }),
       inlinePolicies: {
-        SendRetryToDeliveryQueue: new PolicyDocument({
+        SendRetryToTargetQueue: new PolicyDocument({
           statements: [new PolicyStatement({ actions: ["sqs:SendMessage"], resources: [props.targetQueue.queueArn, props.deadLetterQueue.queueArn] })],
         }),
       },

@@ -17,7 +17,7 @@ import { grantItemsReadWrite } from "./table-index-grant.js";
 /** The slow lane's worker: its own concurrency, so its timeouts hold only itself. */
 export const SLOW_LANE_SIZING = { maxConcurrency: 10, batchSize: DELIVERY_WORKER_SIZING.batchSize } as const;
 
-export interface SlowLaneProps {
+export interface SlowLaneWorkerProps {
   /** The functions' shared environment (DELIVERY_SLOW_QUEUE_URL is added for the slow worker). */
   readonly environment: ServiceEnvironment;
   readonly logRetention: RetentionDays;
@@ -25,7 +25,6 @@ export interface SlowLaneProps {
   readonly deliveriesTable: ITable;
   readonly secretsKey: IKey;
   readonly retryScheduling: RetryScheduling;
-  readonly maxReceiveCount: number;
 }
 
 /**
@@ -35,14 +34,18 @@ export interface SlowLaneProps {
  * flight (WEBHOOK_MAX_IN_FLIGHT, a lease item in the webhooks table). A queue and dead-letter
  * queue like the main ones (SSE-SQS, TLS only, pinned logical IDs) and a second worker of the
  * same code (functions/delivery/slow-handler.ts) with its own maxConcurrency.
+ *
+ * Every retry lands here too (both workers' SQS-delay path, and the Scheduler's target): a
+ * retry follows a failed attempt, so its endpoint is failing. The queues come first (the retry
+ * scheduling targets them), the worker once the functions' environment exists (addWorker).
  */
 export class SlowLane extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
-  readonly service: ServiceFunction;
+  private worker?: ServiceFunction;
   readonly alarms: Record<string, Alarm> = {};
 
-  constructor(scope: Construct, id: string, props: SlowLaneProps) {
+  constructor(scope: Construct, id: string, props: { readonly maxReceiveCount: number }) {
     super(scope, id);
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -60,8 +63,17 @@ export class SlowLane extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     (this.queue.node.defaultChild as CfnQueue).overrideLogicalId("DeliverySlowQueue");
+  }
 
-    this.service = new ServiceFunction(this, "Worker", {
+  /** The slow lane's worker; once. */
+  get service(): ServiceFunction {
+    if (!this.worker) throw new Error("SlowLane.addWorker has not been called");
+    return this.worker;
+  }
+
+  addWorker(props: SlowLaneWorkerProps): ServiceFunction {
+    if (this.worker) throw new Error("the slow lane has its worker already");
+    const worker = new ServiceFunction(this, "Worker", {
       entry: "functions/delivery/slow-handler.ts",
       description: "virtual-number-webhooks slow-lane delivery worker: failing, slow or over-bound endpoints",
       memorySize: DELIVERY_WORKER_SIZING.memorySize,
@@ -69,18 +81,22 @@ export class SlowLane extends Construct {
       environment: { ...props.environment, DELIVERY_SLOW_QUEUE_URL: this.queue.queueUrl },
       logRetention: props.logRetention,
     });
-    const role = this.service.role;
+    this.worker = worker;
+    const role = worker.role;
     props.webhooksTable.grantReadWriteData(role);
     grantItemsReadWrite(this, role, props.deliveriesTable);
     props.secretsKey.grant(role, "kms:Decrypt", "kms:GenerateDataKey");
     props.retryScheduling.grantScheduleRetries(role);
-    this.service.function.addEventSource(
+    // Its own retries go back onto its own queue (the SQS-delay path).
+    this.queue.grantSendMessages(role);
+    worker.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: SLOW_LANE_SIZING.batchSize,
         reportBatchItemFailures: true,
         maxConcurrency: SLOW_LANE_SIZING.maxConcurrency,
       }),
     );
+    return worker;
   }
 
   /** The main worker moves deliveries here: send only. */

@@ -48,8 +48,11 @@ export class ServiceStack extends Stack {
       visibilityTimeout: deliveryVisibilityTimeout(),
       maxReceiveCount: DELIVERY_MAX_RECEIVE_COUNT,
     });
+    // Issue 10 §1: the slow lane's queues; the main worker moves troubled endpoints' deliveries
+    // there, and every retry lands there (a retry's endpoint is failing).
+    this.slowLane = new SlowLane(this, "SlowLane", { maxReceiveCount: DELIVERY_MAX_RECEIVE_COUNT });
     this.retryScheduling = new RetryScheduling(this, "RetryScheduling", {
-      targetQueue: this.deliveryQueue.queue,
+      targetQueue: this.slowLane.queue,
       // One dead-letter queue for the service: a retry Scheduler could not deliver is a delivery
       // message like any other there, and one redrive moves both kinds back.
       deadLetterQueue: this.deliveryQueue.deadLetterQueue,
@@ -66,19 +69,17 @@ export class ServiceStack extends Stack {
       WEBHOOK_TIMEOUT_MS: "5000",
       WEBHOOK_RETRY_DELAYS: DEFAULT_RETRY_DELAYS_S.join(","),
       RETRY_SCHEDULE_GROUP: this.retryScheduling.groupName,
-      RETRY_TARGET_QUEUE_ARN: this.deliveryQueue.queue.queueArn,
+      RETRY_TARGET_QUEUE_ARN: this.slowLane.queue.queueArn,
       RETRY_SCHEDULER_ROLE_ARN: this.retryScheduling.role.roleArn,
       RETRY_DEAD_LETTER_QUEUE_ARN: this.deliveryQueue.deadLetterQueue.queueArn,
     };
     const tables = { webhooksTable: storage.webhooksTable, deliveriesTable: storage.deliveriesTable };
-    // Issue 10 §1: the slow lane; the main worker moves troubled endpoints' deliveries there.
-    this.slowLane = new SlowLane(this, "SlowLane", {
+    this.slowLane.addWorker({
       environment,
       logRetention,
       ...tables,
       secretsKey: storage.secretsKey,
       retryScheduling: this.retryScheduling,
-      maxReceiveCount: DELIVERY_MAX_RECEIVE_COUNT,
     });
 
     const reserved = settings.reservedConcurrency;

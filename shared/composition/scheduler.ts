@@ -10,6 +10,11 @@ import { tracedAwsClient } from "../tracing.js";
  * its own port, and its embedded SQS honours DelaySeconds, so both paths run locally too).
  * The Scheduler adapter is loaded on first use: only the last rung and cancellations need
  * it, so the Scheduler client stays out of a cold start.
+ *
+ * Where the stack has a slow lane, retries go there on both paths (the stack points
+ * RETRY_TARGET_QUEUE_ARN at the slow queue too): a retry follows a failed attempt, so its
+ * endpoint is failing and the main lane would only move it (issue 10 §1) — a failing
+ * endpoint's ladder then never passes through the main queue at all.
  */
 export function retryScheduler(config: Config): RetryScheduler {
   let loaded: Promise<RetryScheduler> | undefined;
@@ -31,5 +36,6 @@ export function retryScheduler(config: Config): RetryScheduler {
     schedule: async (message, at) => (await get()).schedule(message, at),
     cancel: async (deliveryId, slot) => (await get()).cancel(deliveryId, slot),
   };
-  return createSqsDelayRetryScheduler({ sqs: sqsClient(), queueUrl: config.DELIVERY_QUEUE_URL, later: eventBridge, clock: systemClock });
+  const queueUrl = config.DELIVERY_SLOW_QUEUE_URL ?? config.DELIVERY_QUEUE_URL;
+  return createSqsDelayRetryScheduler({ sqs: sqsClient(), queueUrl, later: eventBridge, clock: systemClock });
 }

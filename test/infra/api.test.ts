@@ -172,7 +172,8 @@ describe("Lambda functions", () => {
       WEBHOOK_RETRY_DELAYS: "60,300,900,1800",
       SERVICE_VERSION: "1.2.3",
       DELIVERY_QUEUE_URL: { Ref: "DeliveryQueue" },
-      RETRY_TARGET_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryQueue", "Arn"] },
+      // Retries land on the slow lane's queue (a retry's endpoint is failing; issue 10 §1).
+      RETRY_TARGET_QUEUE_ARN: { "Fn::GetAtt": ["DeliverySlowQueue", "Arn"] },
       RETRY_SCHEDULE_GROUP: { Ref: "RetryScheduleGroup" },
       RETRY_DEAD_LETTER_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"] },
     });

@@ -126,7 +126,7 @@ describe("retry scheduling", () => {
       expect(resources[id]!.Properties.Environment.Variables).toMatchObject({
         RETRY_SCHEDULE_GROUP: { Ref: "RetryScheduleGroup" },
         RETRY_SCHEDULER_ROLE_ARN: { "Fn::GetAtt": [schedulerRoleId, "Arn"] },
-        RETRY_TARGET_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryQueue", "Arn"] },
+        RETRY_TARGET_QUEUE_ARN: { "Fn::GetAtt": ["DeliverySlowQueue", "Arn"] },
         RETRY_DEAD_LETTER_QUEUE_ARN: { "Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"] },
       });
     }
@@ -142,15 +142,15 @@ describe("retry scheduling", () => {
     for (const name of names) expect(name).toMatch(/^[0-9a-zA-Z_.-]{1,64}$/);
   });
 
-  it("gives the Scheduler role sqs:SendMessage on the delivery queue and its dead-letter queue, nothing else", () => {
+  it("gives the Scheduler role sqs:SendMessage on its target, the slow lane's queue, and the dead-letter queue, nothing else", () => {
     const role = resources[schedulerRoleId]!;
     expect(role.Properties.Policies).toEqual([
       {
-        PolicyName: "SendRetryToDeliveryQueue",
+        PolicyName: "SendRetryToTargetQueue",
         PolicyDocument: {
           Version: "2012-10-17",
           Statement: [
-            { Effect: "Allow", Action: "sqs:SendMessage", Resource: [{ "Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"] }, { "Fn::GetAtt": ["DeliveryQueue", "Arn"] }] },
+            { Effect: "Allow", Action: "sqs:SendMessage", Resource: [{ "Fn::GetAtt": ["DeliveryDeadLetterQueue", "Arn"] }, { "Fn::GetAtt": ["DeliverySlowQueue", "Arn"] }] },
           ],
         },
       },
