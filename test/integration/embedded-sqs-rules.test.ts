@@ -175,4 +175,28 @@ describe("the delivery queue adapter over the embedded SQS", () => {
     expect(calls.reduce((n, c) => n + c.entries, 0)).toBe(23);
     expect(received.map((b) => JSON.parse(b)).sort((a, b) => a.i - b.i)).toEqual(messages);
   });
+
+  it("sends each message in its webhook's message group (SQS fair queues), which the queue accepts", async () => {
+    // Arrange
+    const queueUrl = await newQueue();
+    const sentGroups: (string | undefined)[] = [];
+    const watching = new SQSClient({ endpoint: sqs.endpoint, region: "us-east-1", credentials, maxAttempts: 1 });
+    watching.middlewareStack.add(
+      (next) => async (args) => {
+        for (const e of (args.input as { Entries?: { MessageGroupId?: string }[] }).Entries ?? []) sentGroups.push(e.MessageGroupId);
+        return next(args);
+      },
+      { step: "initialize" },
+    );
+    const messages = ["wh_a", "wh_b", "wh_a"].map((webhookId, i) => ({ v: 1, i, webhookId }) as unknown as DeliveryMessage);
+
+    // Act
+    await createSqsDeliveryQueue(watching, queueUrl).send(messages);
+    const received = await receiveAll(queueUrl, 3);
+    watching.destroy();
+
+    // Assert: the group is the webhook (the embedded SQS keeps no fair-queue order; AWS does)
+    expect(sentGroups).toEqual(["wh_a", "wh_b", "wh_a"]);
+    expect(received.map((b) => JSON.parse(b).i).sort()).toEqual([0, 1, 2]);
+  });
 });

@@ -44,14 +44,14 @@ describe("retries on the queue or on Scheduler", () => {
     scheduler.on(CreateScheduleCommand).resolves({});
   });
 
-  it("puts a retry due in a minute straight on the delivery queue with DelaySeconds, and calls no Scheduler", async () => {
+  it("puts a retry due in a minute straight on the delivery queue with DelaySeconds, in its webhook's message group, and calls no Scheduler", async () => {
     // Act
     await retries.schedule(message, later(60_000));
 
     // Assert
     const sent = sqs.commandCalls(SendMessageBatchCommand);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.args[0].input).toStrictEqual({ QueueUrl: QUEUE_URL, Entries: [{ Id: "retry", MessageBody: JSON.stringify(message), DelaySeconds: 60 }] });
+    expect(sent[0]!.args[0].input).toStrictEqual({ QueueUrl: QUEUE_URL, Entries: [{ Id: "retry", MessageBody: JSON.stringify(message), MessageGroupId: message.webhookId, DelaySeconds: 60 }] });
     expect(JSON.parse(sent[0]!.args[0].input.Entries![0]!.MessageBody!)).toStrictEqual(message);
     expect(scheduler.calls()).toHaveLength(0);
   });

@@ -2,6 +2,7 @@ import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DeliveryMessage } from "../../domain/delivery-message.js";
 import type { Clock, RetryScheduler } from "../../ports/index.js";
 import { toSqsJson } from "./sqs-text.js";
+import { messageGroupOf } from "./sqs-delivery-queue.js";
 
 /**
  * The retry ladder's two paths. A retry due within SQS's longest message timer (15 minutes)
@@ -67,7 +68,10 @@ export function createSqsDelayRetryScheduler(options: SqsDelayRetrySchedulerOpti
       // record as a batch item failure, SQS hands it back, and the retry is sent again (the
       // worker finds the attempt already recorded).
       const out = await sqs.send(
-        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: "retry", MessageBody: retryMessageBody(message), DelaySeconds: delay }] }),
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: [{ Id: "retry", MessageBody: retryMessageBody(message), MessageGroupId: messageGroupOf(message), DelaySeconds: delay }],
+        }),
       );
       const failed = out.Failed?.[0];
       if (failed) throw Object.assign(new Error(`SQS refused the retry message: ${failed.Code ?? "unknown"}`), { name: failed.Code ?? "SqsSendFailed" });
