@@ -14,7 +14,7 @@ const METRICS = SERVICE_METRICS.delivery;
  * record fails every time and ends in the dead-letter queue, with a log line each time.
  */
 export function createDeliveryHandler(deps: FullDeps, lane: Lane = "main") {
-  async function processRecord(record: SQSRecord): Promise<boolean> {
+  async function processRecord(deps: FullDeps, record: SQSRecord): Promise<boolean> {
     const parsed = parseDeliveryMessage(record.body);
     if ("reason" in parsed) {
       deps.logger.error("poison message: left for the dead-letter queue", {
@@ -70,7 +70,37 @@ export function createDeliveryHandler(deps: FullDeps, lane: Lane = "main") {
   }
 
   return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
-    const outcomes = await Promise.all(event.Records.map(processRecord));
+    const batch = withBatchReads(deps);
+    const outcomes = await Promise.all(event.Records.map((record) => processRecord(batch, record)));
     return { batchItemFailures: event.Records.filter((_, i) => !outcomes[i]).map((r) => ({ itemIdentifier: r.messageId })) };
   });
+}
+
+/**
+ * The records of one batch run at the same moment, so those of one webhook would read the
+ * same webhook item and health item side by side: they share one read of each instead (a
+ * burst of one endpoint's records — the ones moved to the slow lane — then costs two reads
+ * per batch, not two per record). Only these two eventually consistent reads are shared,
+ * and only within the batch; every write still goes to the store.
+ */
+export function withBatchReads(deps: FullDeps): FullDeps {
+  const webhooks = new Map<string, ReturnType<FullDeps["webhooks"]["getWebhook"]>>();
+  const healths = new Map<string, ReturnType<FullDeps["health"]["getHealth"]>>();
+  const once = <T>(memo: Map<string, T>, key: string, read: () => T): T => {
+    let value = memo.get(key);
+    if (value === undefined) memo.set(key, (value = read()));
+    return value;
+  };
+  return {
+    ...deps,
+    webhooks: {
+      ...deps.webhooks,
+      getWebhook: (number, webhookId, options) =>
+        options?.consistent ? deps.webhooks.getWebhook(number, webhookId, options) : once(webhooks, `${number} ${webhookId}`, () => deps.webhooks.getWebhook(number, webhookId, options)),
+    },
+    health: {
+      ...deps.health,
+      getHealth: (webhookId, options) => (options?.consistent ? deps.health.getHealth(webhookId, options) : once(healths, webhookId, () => deps.health.getHealth(webhookId, options))),
+    },
+  };
 }
