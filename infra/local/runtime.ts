@@ -8,7 +8,8 @@ import { createLogger } from "../../shared/logger.js";
 import { ensureTables, startDynamoDbLocal } from "./dynamodb-local.js";
 import { startLocalSqs } from "./sqs-local.js";
 import { createLocalScheduler, SCHEDULER_PATH } from "./scheduler-local.js";
-import { startSqsPoller } from "./sqs-poller.js";
+import { Worker } from "node:worker_threads";
+import type { LaneThreadData } from "./lane-thread.js";
 import { createFront } from "./front.js";
 import { localCredentials } from "./credentials.js";
 
@@ -118,7 +119,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       credentials,
     });
 
-    let loadHandlers: Promise<Record<"api" | "ingest" | "delivery" | "slow", any>> | undefined;
+    let loadHandlers: Promise<Record<"api" | "ingest", any>> | undefined;
     const front: Server = createFront({
       handlers: () => loadHandlers!,
       standIns: (req, res, url) =>
@@ -163,7 +164,8 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       // 4 of the 8 local pollers (the stack: 5 of 20 invocations): what one endpoint may hold in the main lane.
       WEBHOOK_MAX_IN_FLIGHT: env.WEBHOOK_MAX_IN_FLIGHT ?? "4",
       RETRY_SCHEDULE_GROUP: "vnw-local-retries",
-      RETRY_TARGET_QUEUE_ARN: queueArn,
+      // Retries go to the slow lane (a retry's endpoint is failing), on the SQS-delay and the Scheduler path alike.
+      RETRY_TARGET_QUEUE_ARN: slowQueueArn,
       RETRY_SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/vnw-local-scheduler`,
       SECRETS_KEY_FILE: join(dataDir, "secrets.key"),
       WEBHOOK_ALLOW_PRIVATE_TARGETS: env.WEBHOOK_ALLOW_PRIVATE_TARGETS ?? "true",
@@ -173,34 +175,46 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       ...(env.API_RATE_LIMIT_BURST ? { API_RATE_LIMIT_BURST: env.API_RATE_LIMIT_BURST } : {}),
     });
     delete process.env.SECRETS_KMS_KEY_ID;
-    loadHandlers = Promise.all([
-      import("../../functions/api/handler.js"),
-      import("../../functions/ingest/handler.js"),
-      import("../../functions/delivery/handler.js"),
-    ]).then(([api, ingest, delivery]) => ({ api: api.handler, ingest: ingest.handler, delivery: delivery.handler, slow: delivery.slowHandler }));
-    const handlers = await loadHandlers;
+    loadHandlers = Promise.all([import("../../functions/api/handler.js"), import("../../functions/ingest/handler.js")]).then(([api, ingest]) => ({
+      api: api.handler,
+      ingest: ingest.handler,
+    }));
+    await loadHandlers;
 
-    const poller = startSqsPoller({
-      sqs: sqsClient,
-      queueUrl,
-      queueArn,
-      handler: handlers.delivery,
-      // 8 pollers: one endpoint may hold WEBHOOK_MAX_IN_FLIGHT (4) of them.
-      concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 8),
-      logger,
-      waitForSend: sqs.waitForSend,
-    });
-    started.push(() => poller.stop());
-    const slowPoller = startSqsPoller({
-      sqs: sqsClient,
-      queueUrl: slowQueueUrl,
-      queueArn: slowQueueArn,
-      handler: handlers.slow,
-      concurrency: Number(env.LOCAL_SLOW_WORKER_CONCURRENCY ?? 4),
-      logger,
-      waitForSend: sqs.waitForSend,
-    });
-    started.push(() => slowPoller.stop());
+    // Each lane's worker in a thread of its own, as each is its own function on Lambda (lane-thread.ts).
+    const lanes = await Promise.all([
+      startLaneThread({ lane: "main", queueUrl, queueArn, concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 8), sqsEndpoint: sqs.endpoint, region: REGION, credentials }),
+      startLaneThread({
+        lane: "slow",
+        queueUrl: slowQueueUrl,
+        queueArn: slowQueueArn,
+        concurrency: Number(env.LOCAL_SLOW_WORKER_CONCURRENCY ?? 4),
+        sqsEndpoint: sqs.endpoint,
+        region: REGION,
+        credentials,
+      }),
+    ].map((p) => p.then((lane) => (started.push(() => lane.stop()), lane))));
+    // A send wakes as many of its lane's pollers as it fills batches (local-aws-sqs answers a long
+    // poll only when the batch is full), counted over one turn of the loop; a delayed message wakes
+    // none (the pollers look again every second).
+    const laneOf = new Map([
+      [LOCAL_QUEUE, lanes[0]],
+      [LOCAL_SLOW_QUEUE, lanes[1]],
+    ]);
+    const visible = new Map<string, number>();
+    started.push(
+      sqs.onSend((queue, visibleNow) => {
+        if (visibleNow === 0 || !laneOf.has(queue)) return;
+        if (visible.size === 0) {
+          setImmediate(() => {
+            for (const [name, n] of visible) laneOf.get(name)!.wake(Math.ceil(n / 10));
+            visible.clear();
+          });
+        }
+        visible.set(queue, (visible.get(queue) ?? 0) + visibleNow);
+      }),
+    );
+
     scheduler.start();
     started.push(() => scheduler.stop());
 
@@ -216,7 +230,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       dlqUrl,
       stop: async () => {
         scheduler.stop();
-        await Promise.all([poller.stop(), slowPoller.stop()]);
+        await Promise.all(lanes.map((lane) => lane.stop()));
         await new Promise<void>((r) => front.close(() => r()));
         front.closeAllConnections?.();
         sqsClient.destroy();
@@ -226,4 +240,40 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       },
     };
   }
+}
+
+/** Starts one lane's thread; resolves when its handler is loaded and its pollers run. */
+function startLaneThread(data: LaneThreadData): Promise<{ wake(pollers: number): void; stop(): Promise<void> }> {
+  // The thread gets a copy of this process's environment; it loads the TypeScript entry through
+  // tsx's register API (a worker does not inherit the --import loader hooks on Node 20).
+  const entry = new URL("./lane-thread.ts", import.meta.url).href;
+  const boot = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(boot, { eval: true, workerData: data, execArgv: [] });
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 10_000);
+      worker.once("exit", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.postMessage("stop");
+    }));
+  return new Promise((resolve, reject) => {
+    const failed = (error: Error) => reject(new Error(`the ${data.lane} delivery lane could not start: ${error.message}`));
+    worker.once("error", failed);
+    worker.once("exit", (code) => failed(new Error(`its thread exited with code ${code}`)));
+    worker.on("message", (message) => {
+      if (message === "ready") {
+        worker.removeAllListeners("error");
+        worker.removeAllListeners("exit");
+        worker.on("error", (error) => process.stderr.write(`the ${data.lane} delivery lane failed: ${error.message}\n`));
+        resolve({ wake: (pollers) => worker.postMessage({ sent: pollers }), stop });
+      } else if (message === "stopped") void worker.terminate();
+      else if (message && typeof message === "object" && "error" in message) {
+        void worker.terminate();
+        failed(new Error(String(message.error)));
+      }
+    });
+  });
 }

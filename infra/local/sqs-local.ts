@@ -15,6 +15,8 @@ interface JournaledMessage {
   visibleAt: number;
 }
 
+const byIdOf = (input: Record<string, any>, id: string) => (input.Entries ?? []).find((e: any) => e.Id === id);
+
 function answerError(res: ServerResponse, e: SqsError) {
   res.statusCode = e.status;
   res.setHeader("content-type", "application/x-amz-json-1.0");
@@ -37,12 +39,14 @@ export async function startLocalSqs(options: {
   journalPath: string;
   queues: { QueueName: string; Attributes?: Record<string, string> }[];
   credentials?: LocalCredentials;
-}): Promise<{ endpoint: string; server: Server; close(): Promise<void>; waitForSend(ms: number): Promise<void> }> {
+}): Promise<{ endpoint: string; server: Server; close(): Promise<void>; waitForSend(ms: number, since?: number): Promise<void>; onSend(listener: (queue: string, visibleNow: number) => void): () => void }> {
   const journal = new Journal<JournaledMessage>(options.journalPath);
   // local-aws-sqs answers a long poll only when the batch is full or the wait is over; the
   // local poller waits on this instead, so a lone message is picked up at once, as on SQS.
   const sends = new EventEmitter();
   sends.setMaxListeners(0);
+  let lastSendAt = 0;
+  sends.on("send", () => (lastSendAt = Date.now()));
   const receipts = new Map<string, string>();
   const { service, requestHandler } = createRequestHandler({
     port: 0,
@@ -123,11 +127,11 @@ export async function startLocalSqs(options: {
     const queue = queueName(input.QueueUrl);
     switch (action) {
       case "SendMessage":
-        sends.emit("send");
+        sends.emit("send", queue, Number(input.DelaySeconds) > 0 ? 0 : 1);
         journal.put([{ id: out.MessageId, queue, body: input.MessageBody, visibleAt: now + (Number(input.DelaySeconds) || 0) * 1000 }]);
         break;
       case "SendMessageBatch": {
-        sends.emit("send");
+        sends.emit("send", queue, (out.Successful ?? []).filter((x: any) => !(Number(byIdOf(input, x.Id)?.DelaySeconds) > 0)).length);
         const byId = new Map<string, any>((input.Entries ?? []).map((e: any) => [e.Id, e]));
         journal.put(
           (out.Successful ?? []).map((s: any) => {
@@ -204,8 +208,12 @@ export async function startLocalSqs(options: {
     endpoint,
     server,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    waitForSend: (ms) =>
-      new Promise<void>((resolve) => {
+    onSend: (listener) => {
+      sends.on("send", listener);
+      return () => sends.off("send", listener);
+    },
+    waitForSend: (ms, since = Infinity) =>
+      lastSendAt >= since ? Promise.resolve() : new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
           sends.off("send", done);

@@ -40,8 +40,11 @@ export function startSqsPoller(options: {
   handler: SqsHandler;
   concurrency: number;
   logger: Logger;
-  /** Resolves when something was sent to the embedded SQS (or after ms): a long poll that returns early. */
-  waitForSend: (ms: number) => Promise<void>;
+  /**
+   * Resolves when something was sent to the embedded SQS after `since` (at once if that has
+   * happened already: a send while the empty receive was on its way back is not missed), or after ms.
+   */
+  waitForSend: (ms: number, since: number) => Promise<void>;
 }) {
   let running = true;
   const loops: Promise<void>[] = [];
@@ -49,6 +52,7 @@ export function startSqsPoller(options: {
   async function loop(n: number) {
     while (running) {
       try {
+        const polledAt = Date.now();
         const out = await options.sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
@@ -61,7 +65,7 @@ export function startSqsPoller(options: {
         if (!running) return;
         if (messages.length === 0) {
           // Nothing now: wait for a send, or a second (delayed messages, visibility timeouts).
-          await options.waitForSend(1000);
+          await options.waitForSend(1000, polledAt);
           continue;
         }
         const records = toSqsRecords(messages, options.queueArn);

@@ -29,7 +29,7 @@ export async function startEmbedded() {
     sqsClient,
     tables: tables as { webhooks: string; deliveries: string },
     /** Resolves when a message was sent to the embedded SQS, or after ms (the local pollers' long poll). */
-    waitForSend: (ms: number) => sqs.waitForSend(ms),
+    waitForSend: (ms: number, since?: number) => sqs.waitForSend(ms, since),
     async createQueue(attributes: Record<string, string> = {}) {
       const out = await sqsClient.send(new CreateQueueCommand({ QueueName: `q${++queues}`, Attributes: attributes }));
       return out.QueueUrl!;

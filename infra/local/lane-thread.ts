@@ -1,0 +1,84 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { createLogger } from "../../shared/logger.js";
+import type { LocalCredentials } from "./credentials.js";
+import { startSqsPoller } from "./sqs-poller.js";
+
+/*
+ * One delivery lane of the local runtime in a thread of its own (issue 10 §1): on Lambda each
+ * lane's worker is its own function with its own instances, so a slow lane busy with a failing
+ * endpoint's retries never takes CPU time from the main lane's event loop. Here each lane gets
+ * its own event loop, its own handler instance (its own in-memory state, as a Lambda instance
+ * has) and its own SQS client, and polls the embedded SQS as Lambda's event source would.
+ *
+ * The environment is the runtime's (a worker starts with a copy of process.env). Messages from
+ * the parent: { sent: n } (messages were sent to this lane's queue: wake n pollers), "stop". To the parent:
+ * "ready", "stopped", or { error } when the lane could not start.
+ */
+export interface LaneThreadData {
+  lane: "main" | "slow";
+  queueUrl: string;
+  queueArn: string;
+  concurrency: number;
+  sqsEndpoint: string;
+  region: string;
+  credentials: LocalCredentials;
+}
+
+const data = workerData as LaneThreadData;
+const port = parentPort!;
+const logger = createLogger({ service: "virtual-number-webhooks", runtime: "local", lane: data.lane });
+
+const waiting = new Set<() => void>();
+let lastSendAt = 0;
+port.on("message", (message) => {
+  if (message && typeof message === "object" && "sent" in message) {
+    // Wake as many waiting pollers as the sends fill batches; a poller whose empty receive was
+    // on its way back during the send looks again at once (waitForSend's `since`).
+    lastSendAt = Date.now();
+    for (const wake of [...waiting].slice(0, Number(message.sent))) wake();
+  }
+  else if (message === "stop") void stop();
+});
+
+/** Resolves at the next send to the embedded SQS (at once if one was noticed since `since`), or after ms. */
+function waitForSend(ms: number, since: number): Promise<void> {
+  if (lastSendAt >= since) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      waiting.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    waiting.add(wake);
+  });
+}
+
+let stop: () => Promise<void> = async () => {
+  port.postMessage("stopped");
+};
+
+try {
+  const sqs = new SQSClient({ endpoint: data.sqsEndpoint, region: data.region, credentials: data.credentials });
+  const handlers = await import("../../functions/delivery/handler.js");
+  const poller = startSqsPoller({
+    sqs,
+    queueUrl: data.queueUrl,
+    queueArn: data.queueArn,
+    handler: data.lane === "slow" ? handlers.slowHandler : handlers.handler,
+    concurrency: data.concurrency,
+    logger,
+    waitForSend,
+  });
+  stop = async () => {
+    for (const wake of [...waiting]) wake();
+    await poller.stop();
+    sqs.destroy();
+    port.postMessage("stopped");
+    port.close();
+  };
+  port.postMessage("ready");
+} catch (error) {
+  port.postMessage({ error: error instanceof Error ? error.message : String(error) });
+}
