@@ -91,7 +91,8 @@ export class ServiceStack extends Stack {
       ...(reserved.ingest !== undefined ? { reservedConcurrentExecutions: reserved.ingest } : {}),
     });
     this.management = new ManagementFunction(this, "Management", {
-      environment,
+      // recover sends its (up to 10,000) redeliveries to the slow lane, not in front of everyone's.
+      environment: { ...environment, DELIVERY_SLOW_QUEUE_URL: this.slowLane.queue.queueUrl },
       logRetention,
       ...tables,
       deliveryQueue: this.deliveryQueue.queue,
@@ -110,6 +111,7 @@ export class ServiceStack extends Stack {
     });
 
     this.slowLane.grantMoveTo(this.worker.service.role);
+    this.slowLane.grantMoveTo(this.management.service.role);
 
     this.httpApi = new WebhooksHttpApi(this, "Api", {
       functions: { api: this.management.service.function, ingest: this.ingest.service.function },

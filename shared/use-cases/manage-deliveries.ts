@@ -72,7 +72,7 @@ const RECOVER_CONCURRENCY = 25;
  * conditional on the ladder it read, so a second call (or a racing one) starts none twice.
  */
 export async function recoverDeliveries(
-  deps: Pick<Deps, "webhooks" | "log" | "queue" | "clock">,
+  deps: Pick<Deps, "webhooks" | "log" | "queue" | "clock"> & Partial<Pick<Deps, "lanes">>,
   principal: Principal,
   number: string,
   webhookId: string,
@@ -96,7 +96,9 @@ export async function recoverDeliveries(
       const slice = chunk.slice(j, j + RECOVER_CONCURRENCY).filter((d) => d.status === "failed" && !d.test);
       for (const s of await Promise.all(slice.map((d) => startLadder(deps, d)))) if (s) started.push(s);
     }
-    await enqueue(deps, started);
+    // Issue 10 §1: up to 10,000 deliveries of one endpoint go to the slow lane, where their
+    // backlog is the endpoint's own — in the main queue every other webhook would wait behind it.
+    await enqueue({ ...deps, queue: deps.lanes?.slowQueue ?? deps.queue }, started);
     recovered += started.length;
   }
   return { recovered };

@@ -83,6 +83,21 @@ describe("recover", () => {
     expect(sent.every((m) => m.rung === 1 && m.generation === 1 && m.attempt === 6)).toBe(true);
   });
 
+  it("sends the recovered deliveries to the slow lane when there is one, so the main queue holds none of them", async () => {
+    const { deps, sent } = world({ deliveries: Array.from({ length: 12 }, (_, i) => failed(i)) });
+    const slow: DeliveryMessage[] = [];
+    const answer = await recoverDeliveries(
+      { ...deps, lanes: { slowQueue: { send: async (m: readonly DeliveryMessage[]) => void slow.push(...m) }, policy: {} as never, timeoutMs: 5_000 } },
+      principal,
+      "+15551234567",
+      "wh_X",
+      { since: "2030-01-10T00:00:00Z" },
+    );
+    expect(answer).toEqual({ recovered: 12 });
+    expect(slow.map((m) => m.deliveryId).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `dlv_${i}`).sort());
+    expect(sent).toEqual([]);
+  });
+
   it("refuses a since more than 14 days before now, by the injected clock", async () => {
     const { deps } = world({ deliveries: [] });
     await expect(recoverDeliveries(deps, principal, "+15551234567", "wh_X", { since: "2029-12-31T23:59:59Z" })).rejects.toMatchObject({
