@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { createDeliveryHandler } from "../../functions/delivery/app.js";
-import { startSqsPoller } from "../../infra/local/sqs-poller.js";
+import { startSqsPoller, toSqsRecords } from "../../infra/local/sqs-poller.js";
 import { createSqsDeliveryQueue } from "../../shared/adapters/aws/sqs-delivery-queue.js";
 import { createCoalescingQueue } from "../../shared/adapters/coalescing-queue.js";
 import { createHttpSender } from "../../shared/adapters/http/undici-sender.js";
@@ -193,6 +193,45 @@ describe("one endpoint's trouble is its own", () => {
     const together = await Promise.all(Array.from({ length: 10 }, (_, i) => attemptDelivery(deps, message(10 + i), "main")));
     expect(together.map((r) => r.kind)).toEqual(Array(10).fill("attempted"));
     for (const probe of ["probe-1", "probe-2", "probe-3", "probe-4"]) expect(await deps.limiter.acquire(`EP#${webhook.id}`, probe, 4, new Date(), 1_000)).toBe(true);
+    await receiver.close();
+  });
+
+  it("moves a batch of 10 records of a failing endpoint with one read of its webhook and one of its health, each record waiting with its rung", async () => {
+    // Arrange: an endpoint that failed once; 10 of its first attempts arrive in one batch.
+    const { deps, slowQueueUrl } = await laneDeps();
+    const receiver = await startReceiver((_, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
+    await attemptDelivery({ ...deps, lanes: null }, message(0));
+    const reads = { webhook: 0, health: 0 };
+    const counted = {
+      ...deps,
+      webhooks: { ...deps.webhooks, getWebhook: (...a: Parameters<typeof deps.webhooks.getWebhook>) => (reads.webhook++, deps.webhooks.getWebhook(...a)) },
+      health: { ...deps.health, getHealth: (...a: Parameters<typeof deps.health.getHealth>) => (reads.health++, deps.health.getHealth(...a)) },
+    };
+    const batch = Array.from({ length: 10 }, (_, i) => message(i + 1));
+    const records = toSqsRecords(
+      batch.map((m, i) => ({ MessageId: `m${i}`, ReceiptHandle: `r${i}`, Body: JSON.stringify(m) })),
+      "arn:aws:sqs:us-east-1:000000000000:main",
+    );
+
+    // Act
+    const answer = await createDeliveryHandler(counted, "main")({ Records: records } as never, {} as never);
+
+    // Assert: one read of each for the batch (not ten), all ten on the slow queue, none attempted here.
+    expect(answer).toEqual({ batchItemFailures: [] });
+    expect(reads).toEqual({ webhook: 1, health: 1 });
+    const moved: string[] = [];
+    for (let i = 0; i < 5 && moved.length < 10; i++) {
+      const out = await embedded.sqsClient.send(new ReceiveMessageCommand({ QueueUrl: slowQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      moved.push(...(out.Messages ?? []).map((m) => JSON.parse(m.Body!).deliveryId as string));
+    }
+    expect(moved.sort()).toEqual(batch.map((m) => m.deliveryId).sort());
+    expect(receiver.requests).toHaveLength(1);
+    const views = await Promise.all(batch.map((m) => getDelivery(deps, principal, number, webhook.id, m.deliveryId)));
+    expect(views.every((v) => v.status === "pending" && v.attempt_count === 0 && v.wait_reason === "endpoint_failing")).toBe(true);
     await receiver.close();
   });
 });
