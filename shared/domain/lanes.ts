@@ -29,7 +29,7 @@ export interface LanePolicy {
   flagMs: number;
 }
 
-export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 500, stuckAfterMs: 200, requeueDelayS: 1, flagMs: 5 * 60_000 };
+export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 2_000, stuckAfterMs: 200, requeueDelayS: 1, flagMs: 5 * 60_000 };
 
 /**
  * Why an endpoint's next main-lane attempt goes to the slow lane instead, or null when it may

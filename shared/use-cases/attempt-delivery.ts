@@ -91,7 +91,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   // Issue 10 §1: the main lane sends only what cannot hold it — an endpoint not known to be
   // troubled, within its fleet-wide bound of attempts in flight. The rest goes to the slow lane.
   const lanes = deps.lanes ?? null;
-  let lease: { scope: string; holder: string } | null = null;
+  let lease: { scope: string; holder: string | null } | null = null;
   if (lanes && lane === "main") {
     const now = deps.clock.now();
     let reason = slowLaneReason(health, now);
@@ -119,14 +119,16 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   // The delivery's own payload and event, so the log's rebuild of the request is exact. An
   // attempt still in flight after slowAfterMs flags its endpoint slow (both lanes).
   const watch = lanes ? watchSlow(deps, message.webhookId, lanes.policy) : null;
+  if (lease) onTheWire(message.webhookId, +1);
   let sent: Awaited<ReturnType<typeof sendAttempt>>;
   try {
     sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
   } finally {
     watch?.stop();
+    if (lease) onTheWire(message.webhookId, -1);
     if (lease) {
       leaveHere(message.webhookId);
-      await deps.limiter!.release(lease.scope, lease.holder);
+      if (lease.holder !== null) await deps.limiter!.release(lease.scope, lease.holder);
     }
   }
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).
@@ -207,7 +209,8 @@ async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: De
 }
 
 /**
- * A main-lane lease on the endpoint, waiting up to policy.leaseWaitMs for one to free: a
+ * A main-lane slot on the endpoint: the instance's first attempt in flight to it is free (holder
+ * null); each further one takes a fleet-wide lease (holder set), waiting up to policy.leaseWaitMs for one to free: a
  * healthy endpoint's leases free within milliseconds (a backlog of its own deliveries in one
  * batch goes out a few at a time, in this lane), a hanging endpoint's do not (its overflow
  * moves to the slow lane after that short wait). This instance's own attempts count first
@@ -219,14 +222,20 @@ async function takeLease(
   holder: string,
   policy: LanePolicy,
   ttlMs: number,
-): Promise<{ scope: string; holder: string } | { stuck: boolean }> {
+): Promise<{ scope: string; holder: string | null } | { stuck: boolean }> {
   const scope = `EP#${webhookId}`;
   const deadline = Date.now() + policy.leaseWaitMs;
   for (;;) {
     const here = inFlightHere.get(webhookId) ?? 0;
+    if (here === 0) {
+      // An instance's first attempt in flight to an endpoint takes no lease: a trickle (most
+      // endpoints, most of the time) costs no lease writes, and a dead endpoint still holds at
+      // most one attempt per instance beyond the fleet's maxInFlight leases.
+      inFlightHere.set(webhookId, 1);
+      return { scope, holder: null };
+    }
     if (here < policy.maxInFlight) {
       inFlightHere.set(webhookId, here + 1);
-      turnedOverAt.set(webhookId, Date.now());
       let taken = false;
       try {
         taken = await deps.limiter!.acquire(scope, holder, policy.maxInFlight, deps.clock.now(), ttlMs);
@@ -236,8 +245,10 @@ async function takeLease(
       if (taken) return { scope, holder };
     }
     const now = Date.now();
-    // Not turning over here for stuckAfterMs: its attempts are slow — no use waiting.
-    const stuck = here >= policy.maxInFlight && now - (turnedOverAt.get(webhookId) ?? now) >= policy.stuckAfterMs;
+    // Requests to it on the wire here and none started or ended for stuckAfterMs: its answers are
+    // slow — no use waiting. (Time spent on the store's calls does not count: a slow store is not a slow endpoint.)
+    const wire = wireHere.get(webhookId);
+    const stuck = here >= policy.maxInFlight && !!wire && wire.count > 0 && now - wire.changedAt >= policy.stuckAfterMs;
     if (stuck || now >= deadline) return { stuck };
     await new Promise((r) => setTimeout(r, here < policy.maxInFlight ? 50 : 10));
   }
@@ -245,11 +256,14 @@ async function takeLease(
 
 /** Per instance: this instance's main-lane attempts in flight per endpoint (the lease item counts the fleet's). */
 const inFlightHere = new Map<string, number>();
-/** Per instance: when an attempt to the endpoint last started or ended here (is it turning over?). */
-const turnedOverAt = new Map<string, number>();
+/** Per instance: the main-lane requests to each endpoint on the wire now, and when one last started or ended (is it turning over?). */
+const wireHere = new Map<string, { count: number; changedAt: number }>();
+function onTheWire(webhookId: string, change: 1 | -1) {
+  const count = (wireHere.get(webhookId)?.count ?? 0) + change;
+  if (count <= 0) wireHere.delete(webhookId);
+  else wireHere.set(webhookId, { count, changedAt: Date.now() });
+}
 function leaveHere(webhookId: string) {
-  turnedOverAt.set(webhookId, Date.now());
-  if (turnedOverAt.size > 10_000) turnedOverAt.clear();
   const left = (inFlightHere.get(webhookId) ?? 1) - 1;
   if (left <= 0) inFlightHere.delete(webhookId);
   else inFlightHere.set(webhookId, left);
