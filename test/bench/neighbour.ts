@@ -445,6 +445,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       budget: { p99LimitMs, ratio: 2, perPhase: phases.slice(1).map((p) => ({ name: p.name, p99: p.q.p99, ok: !p.q.censored && p.q.p99 <= p99LimitMs })) },
     };
   } finally {
+    if (process.env.NB_LOGS && runtime) (await import("node:fs")).writeFileSync(process.env.NB_LOGS, runtime.logs.join("\n"));
     await Promise.all([...open].map((t) => t.close()));
     await agent.close();
     if (runtime) {
