@@ -50,6 +50,8 @@ export const LAZY_RUNTIME_SDK_CLIENTS = ["@aws-sdk/client-kms", "@aws-sdk/client
 export const LAZY_FILES = {
   /** Powertools Tracer and the X-Ray SDK under it (~125 KiB): only under active tracing (shared/tracing.ts). */
   tracer: "shared/lazy/tracer.mts",
+  /** undici's Agent (~280 KiB): the API sends only for `POST …/test` (shared/adapters/http/undici-sender.ts). */
+  "undici-agent": "shared/adapters/http/lazy/undici-agent.mts",
 } as const;
 export type LazyFile = keyof typeof LAZY_FILES;
 /** How the importer names the file, and where it lies relative to index.mjs. */
