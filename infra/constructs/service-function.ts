@@ -39,6 +39,27 @@ export interface ServiceFunctionProps {
 export const LAZY_RUNTIME_SDK_CLIENTS = ["@aws-sdk/client-kms", "@aws-sdk/client-scheduler"] as const;
 
 /**
+ * The SDK's default credential chain past its first link: SSO, shared ini files, a credential
+ * process, web identity, container and instance metadata (with the STS and SSO clients they
+ * use). @aws-sdk/credential-provider-node imports each only when every link before it found
+ * nothing, and on Lambda the first link, the environment (AWS_ACCESS_KEY_ID and the rest, set by
+ * Lambda from the function's role), answers. So they are left to the Lambda runtime's own SDK v3
+ * like the clients above (it has them: every client depends on them), and a cold start no
+ * longer parses ~130 KiB that never runs there.
+ */
+export const RUNTIME_CREDENTIAL_PROVIDERS = [
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-web-identity",
+  "@aws-sdk/credential-provider-http",
+  "@smithy/credential-provider-imds",
+] as const;
+
+/** Everything a bundle leaves to the Lambda runtime's SDK. */
+export const RUNTIME_SDK_MODULES = [...LAZY_RUNTIME_SDK_CLIENTS, ...RUNTIME_CREDENTIAL_PROVIDERS] as const;
+
+/**
  * Code a function runs on some paths only, shipped as files of their own in its asset
  * (`lazy/<name>.mjs` beside `index.mjs`) instead of inside `index.mjs`: esbuild without code
  * splitting inlines a dynamic import, so inlined code is read and parsed at every cold start
@@ -76,7 +97,7 @@ const shellQuote = (arg: string) => `'${arg.replace(/'/g, "'\\''")}'`;
 /**
  * The shell command that builds one lazy file into the asset, with the project's own esbuild
  * (node_modules/.bin, so `cdk synth` stays offline) and the flags NodejsFunction gives index.mjs.
- * The runtime's SDK clients stay external to it as they do to index.mjs.
+ * What index.mjs leaves to the runtime's SDK stays external to it too.
  */
 export function lazyFileCommand(inputDir: string, outputDir: string, name: LazyFile): string {
   const args = [
@@ -90,7 +111,7 @@ export function lazyFileCommand(inputDir: string, outputDir: string, name: LazyF
     "--minify",
     "--sourcemap",
     "--sources-content=false",
-    ...LAZY_RUNTIME_SDK_CLIENTS.map((m) => `--external:${m}`),
+    ...RUNTIME_SDK_MODULES.map((m) => `--external:${m}`),
     `--main-fields=${BUNDLE.mainFields.join(",")}`,
     `--banner:js=${BUNDLE.banner}`,
     `--tsconfig=${inputDir}/tsconfig.json`,
@@ -154,8 +175,9 @@ export class ServiceFunction extends Construct {
         bundleAwsSDK: BUNDLE_AWS_SDK,
         // The SDK clients: loaded only on first use (failed attempts, secret reads; see the
         // adapters) and left to the Lambda runtime's own SDK v3, so a cold start neither parses
-        // nor evaluates them. The lazy files: built next to index.mjs by the hook below.
-        externalModules: [...LAZY_RUNTIME_SDK_CLIENTS, ...lazyFiles.map(lazyFileSpecifier)],
+        // nor evaluates them; the same for the credential links Lambda never reaches. The lazy
+        // files: built next to index.mjs by the hook below.
+        externalModules: [...RUNTIME_SDK_MODULES, ...lazyFiles.map(lazyFileSpecifier)],
         tsconfig: BUNDLE.tsconfig,
         commandHooks: {
           beforeBundling: () => [],

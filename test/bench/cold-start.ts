@@ -1,5 +1,5 @@
 import { MANAGEMENT_LAZY_FILES } from "../../infra/constructs/management-function.js";
-import { DEFAULT_LAZY_FILES, LAZY_FILES, LAZY_RUNTIME_SDK_CLIENTS, lazyFileSpecifier, type LazyFile } from "../../infra/constructs/service-function.js";
+import { DEFAULT_LAZY_FILES, LAZY_FILES, RUNTIME_SDK_MODULES, lazyFileSpecifier, type LazyFile } from "../../infra/constructs/service-function.js";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -127,8 +127,9 @@ async function mirroredBuild(entry: string, outfile: string, sdkExternal: boolea
     outfile,
     metafile: true,
     logLevel: "silent",
-    // As the construct does: the lazily loaded clients are always the runtime's, the lazy files files of their own.
-    external: [...(sdkExternal ? ["@aws-sdk/*"] : LAZY_RUNTIME_SDK_CLIENTS), ...lazyFiles.map(lazyFileSpecifier)],
+    // As the construct does: the lazily loaded clients and the credential links Lambda never
+    // reaches are always the runtime's, the lazy files files of their own.
+    external: [...(sdkExternal ? ["@aws-sdk/*"] : RUNTIME_SDK_MODULES), ...lazyFiles.map(lazyFileSpecifier)],
   });
   return result.metafile!;
 }
@@ -136,7 +137,7 @@ async function mirroredBuild(entry: string, outfile: string, sdkExternal: boolea
 /** The lazy files as the construct's afterBundling step builds them, beside a mirrored bundle in `dir`. */
 async function mirroredLazyFiles(dir: string, lazyFiles: readonly LazyFile[]): Promise<void> {
   for (const name of lazyFiles) {
-    await build({ ...MIRRORED, entryPoints: [join(ROOT, LAZY_FILES[name])], outfile: join(dir, lazyFileSpecifier(name)), logLevel: "silent", external: [...LAZY_RUNTIME_SDK_CLIENTS] });
+    await build({ ...MIRRORED, entryPoints: [join(ROOT, LAZY_FILES[name])], outfile: join(dir, lazyFileSpecifier(name)), logLevel: "silent", external: [...RUNTIME_SDK_MODULES] });
   }
 }
 
