@@ -15,8 +15,11 @@ import { DEFAULT_LAZY_FILES, ServiceFunction, type LazyFile, type ServiceEnviron
  */
 export const MANAGEMENT_SIZING = { memorySize: 512, timeout: Duration.seconds(15) } as const;
 
-/** Beside the tracer, undici's Agent: loaded on the first `POST …/test`, not read at cold start. */
-export const MANAGEMENT_LAZY_FILES: readonly LazyFile[] = [...DEFAULT_LAZY_FILES, "undici-agent"];
+/**
+ * Beside the tracer, undici's Agent (loaded on the first `POST …/test`) and the OpenAPI document
+ * (on the first GET /v1/openapi.json): neither is read at cold start.
+ */
+export const MANAGEMENT_LAZY_FILES: readonly LazyFile[] = [...DEFAULT_LAZY_FILES, "undici-agent", "openapi"];
 
 export interface ManagementFunctionProps {
   readonly environment: ServiceEnvironment;

@@ -73,6 +73,8 @@ export const LAZY_FILES = {
   tracer: "shared/lazy/tracer.mts",
   /** undici's Agent (~280 KiB): the API sends only for `POST …/test` (shared/adapters/http/undici-sender.ts). */
   "undici-agent": "shared/adapters/http/lazy/undici-agent.mts",
+  /** The OpenAPI document's builder, zod's JSON Schema conversion and the answers' schemas: only GET /v1/openapi.json (functions/api/routes.ts). */
+  openapi: "functions/api/lazy/openapi.mts",
 } as const;
 export type LazyFile = keyof typeof LAZY_FILES;
 /** How the importer names the file, and where it lies relative to index.mjs. */
