@@ -8,6 +8,8 @@ import type { HttpSender } from "./ports/index.js";
  * active tracing: Lambda sets AWS_XRAY_DAEMON_ADDRESS then (and each invocation's
  * _X_AMZN_TRACE_ID says whether it is sampled). Locally, in tests and in the bench neither
  * is set, and nothing here loads; POWERTOOLS_TRACE_ENABLED=false turns it off on Lambda too.
+ * In a Lambda bundle the tracer is a file of its own (lazy/tracer.mjs), so without tracing
+ * it is not even parsed.
  */
 
 export function tracingOn(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -15,8 +17,9 @@ export function tracingOn(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 let tracer: Promise<Tracer> | undefined;
+// A file of its own in Lambda bundles (./lazy/tracer.mts says why); the path holds from here and from index.mjs.
 const loadTracer = () =>
-  (tracer ??= import("@aws-lambda-powertools/tracer").then(({ Tracer }) => new Tracer({ serviceName: "virtual-number-webhooks", captureHTTPsRequests: false })));
+  (tracer ??= import("./lazy/tracer.mjs").then(({ Tracer }) => new Tracer({ serviceName: "virtual-number-webhooks", captureHTTPsRequests: false })));
 
 /*
  * The import (~13-16 ms of CPU) is not made during init, where it would count against the

@@ -1,24 +1,23 @@
 import * as z from "../../shared/domain/zod.js";
+import { ERROR_CODES } from "../../shared/domain/errors.js";
+import { EVENT_NAMES, EventBatchSchema, EventSchema, type EventName } from "../../shared/domain/events.js";
 import {
   AttemptViewSchema,
+  BatchResultsSchema,
+  DeliveredEventSchemas,
   DeliveryHeadersSchema,
   DeliveryPageSchema,
   DeliveryViewSchema,
   DeliveryWithAttemptsSchema,
-  RecoveredSchema,
-  TestResultSchema,
-} from "../../shared/domain/delivery-views.js";
-import { ERROR_CODES, ErrorBodySchema } from "../../shared/domain/errors.js";
-import {
-  BatchResultsSchema,
-  DeliveredEventSchemas,
-  EVENT_NAMES,
-  EventBatchSchema,
-  EventSchema,
+  ErrorBodySchema,
   IngestResultSchema,
-  type EventName,
-} from "../../shared/domain/events.js";
-import { RotatedSecretSchema, WebhookCreatedSchema, WebhookListSchema, WebhookViewSchema } from "../../shared/domain/webhook.js";
+  RecoveredSchema,
+  RotatedSecretSchema,
+  TestResultSchema,
+  WebhookCreatedSchema,
+  WebhookListSchema,
+  WebhookViewSchema,
+} from "../../shared/domain/views.js";
 
 /*
  * The OpenAPI 3.1 document, built from the route table (infra/routes.ts) and the zod schemas

@@ -6,7 +6,7 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { grantItemsReadWrite } from "./table-index-grant.js";
 import type { RetryScheduling } from "./retry-scheduling.js";
-import { ServiceFunction, type ServiceEnvironment } from "./service-function.js";
+import { DEFAULT_LAZY_FILES, ServiceFunction, type LazyFile, type ServiceEnvironment } from "./service-function.js";
 
 /**
  * 512 MB: I/O bound like ingest. 15 s: `POST .../test` makes one real attempt inside the
@@ -14,6 +14,12 @@ import { ServiceFunction, type ServiceEnvironment } from "./service-function.js"
  * every open delivery of up to 10 webhooks; still inside API Gateway's 30 s.
  */
 export const MANAGEMENT_SIZING = { memorySize: 512, timeout: Duration.seconds(15) } as const;
+
+/**
+ * Beside the tracer, undici's Agent (loaded on the first `POST …/test`) and the OpenAPI document
+ * (on the first GET /v1/openapi.json): neither is read at cold start.
+ */
+export const MANAGEMENT_LAZY_FILES: readonly LazyFile[] = [...DEFAULT_LAZY_FILES, "undici-agent", "openapi"];
 
 export interface ManagementFunctionProps {
   readonly environment: ServiceEnvironment;
@@ -41,6 +47,7 @@ export class ManagementFunction extends Construct {
       entry: "functions/api/handler.ts",
       description: "virtual-number-webhooks management API: numbers, webhooks, deliveries",
       ...MANAGEMENT_SIZING,
+      lazyFiles: MANAGEMENT_LAZY_FILES,
       environment: props.environment,
       logRetention: props.logRetention,
       ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),

@@ -1,5 +1,3 @@
-import * as z from "./zod.js";
-
 /*
  * How a webhook's endpoint is doing (contract section 4, `health`), as a pure state machine:
  * one attempt's outcome in, the new health and — at most once — the decision to disable the
@@ -163,15 +161,3 @@ export function healthView(health: EndpointHealth | undefined, enabled: boolean)
     disabled_at: reason === null ? null : h.disabledAt,
   };
 }
-
-const instant = z.nullable(z.iso.datetime({ offset: true }));
-
-/** The view's schema, for the OpenAPI document (and for tests that check an answer's shape). */
-export const HealthViewSchema = z.strictObject({
-  state: z.enum(HEALTH_STATES),
-  consecutive_failures: z.int().check(z.minimum(0)),
-  last_success_at: instant,
-  last_failure_at: instant,
-  disabled_reason: z.nullable(z.enum(DISABLED_REASONS)),
-  disabled_at: instant,
-});

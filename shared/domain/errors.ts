@@ -1,5 +1,5 @@
-import * as z from "./zod.js";
 import type { ZodMiniType, core } from "./zod.js";
+import type { ErrorBody } from "./views.js";
 
 type ZodError = core.$ZodError;
 export type { ZodMiniType };
@@ -118,15 +118,8 @@ export const ERROR_CODES = [
   "concurrent_update",
 ] as const;
 
-/** The contract's error body: the one shape of every non-2xx answer. */
-export const ErrorBodySchema = z.strictObject({
-  error: z.strictObject({
-    code: z.enum(ERROR_CODES),
-    message: z.string(),
-    details: z.optional(z.array(z.strictObject({ path: z.string(), message: z.string() }))),
-  }),
-});
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+// The error body's schema (for the OpenAPI document) is in ./views.ts, which no function builds at cold start.
+export type { ErrorBody } from "./views.js";
 
 /** The contract's error body. */
 export function errorBody(error: AppError): ErrorBody {

@@ -1,5 +1,4 @@
 import * as z from "./zod.js";
-import { ErrorBodySchema } from "./errors.js";
 
 export const EVENT_NAMES = [
   "incoming_call",
@@ -110,19 +109,9 @@ export type TelephonyEvent = z.infer<typeof EventSchema>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type EventPayload = DistributiveOmit<TelephonyEvent, "event_id">;
 
-/**
- * Each event as a customer's endpoint receives it (contract section 5): the event's own
- * schema without `event_id`. Groups left out by `include` are optional fields already.
- */
-export const DeliveredEventSchemas = Object.fromEntries(
-  EventSchema.def.options.map((option) => [option.shape.event.def.values[0], z.omit(option, { event_id: true })]),
-) as { [K in EventName]: z.ZodMiniType };
-
-/** What the events routes answer for one accepted event. */
-export const IngestResultSchema = z.strictObject({ event_id: EventIdSchema, deliveries: z.int().check(z.minimum(0)) });
-export type IngestResult = z.infer<typeof IngestResultSchema>;
-/** What the batch route answers: one result or one error body per event, in input order. */
-export const BatchResultsSchema = z.strictObject({ results: z.array(z.union([IngestResultSchema, ErrorBodySchema])) });
+// The answers' schemas (the delivered events, IngestResult, BatchResults; for the OpenAPI document)
+// are in ./views.ts, which no function builds at cold start.
+export type { IngestResult } from "./views.js";
 
 export const EventBatchSchema = z.strictObject({
   events: z.array(z.unknown()).check(z.minLength(1, "1 to 100 events"), z.maxLength(100, "1 to 100 events")),

@@ -1,7 +1,11 @@
 import * as z from "./zod.js";
-import { E164, EventNameSchema, INCLUDE_GROUPS, type EventName, type IncludeGroup } from "./events.js";
+import { EventNameSchema, INCLUDE_GROUPS, type EventName, type IncludeGroup } from "./events.js";
 import type { WebhookSecret } from "./signing.js";
-import { healthView, HealthViewSchema, type EndpointHealth } from "./endpoint-health.js";
+import { healthView, type EndpointHealth } from "./endpoint-health.js";
+import type { WebhookView } from "./views.js";
+
+// The view's schema (for the OpenAPI document) is in ./views.ts, which no function builds at cold start.
+export type { WebhookView } from "./views.js";
 
 export const MAX_WEBHOOKS_PER_NUMBER = 10;
 /** After a rotation the previous secret keeps signing for this long unless the customer says otherwise. */
@@ -89,34 +93,6 @@ export function endPreviousSecrets(secrets: readonly StoredSecret[]): StoredSecr
   if (newest === undefined) throw new Error("a webhook always has a secret");
   return [newest];
 }
-
-/** The contract's Webhook, as the API answers it: the schema the OpenAPI document shows and the type the code builds. */
-export const WebhookViewSchema = z.strictObject({
-  id: z.string().check(z.regex(/^wh_[0-9A-Z]{26}$/)),
-  virtual_number: E164,
-  url: z.string(),
-  events: z.array(EventNameSchema),
-  description: z.nullable(z.string()),
-  enabled: z.boolean(),
-  has_auth_token: z.boolean(),
-  include: z.array(z.enum(INCLUDE_GROUPS)),
-  health: HealthViewSchema,
-  created_at: z.iso.datetime(),
-  updated_at: z.iso.datetime(),
-});
-export type WebhookView = z.infer<typeof WebhookViewSchema>;
-
-/** What create answers: the Webhook plus its secret, shown this once. */
-export const WebhookCreatedSchema = z.extend(WebhookViewSchema, {
-  secret: z.string().check(z.regex(/^whsec_[A-Za-z0-9+/]{43}=$/)),
-});
-export const WebhookListSchema = z.strictObject({ items: z.array(WebhookViewSchema) });
-
-/** rotate-secret's answer. `previous_expires_at` is optional until the rotation overlap lands (contract section 4). */
-export const RotatedSecretSchema = z.strictObject({
-  secret: z.string().check(z.regex(/^whsec_[A-Za-z0-9+/]{43}=$/)),
-  previous_expires_at: z.iso.datetime(),
-});
 
 /**
  * The contract's Webhook. `health` is the endpoint's health item (null: nothing recorded,

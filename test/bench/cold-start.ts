@@ -1,8 +1,9 @@
-import { LAZY_RUNTIME_SDK_CLIENTS } from "../../infra/constructs/service-function.js";
+import { MANAGEMENT_LAZY_FILES } from "../../infra/constructs/management-function.js";
+import { DEFAULT_LAZY_FILES, LAZY_FILES, RUNTIME_SDK_MODULES, lazyFileSpecifier, type LazyFile } from "../../infra/constructs/service-function.js";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type BuildOptions, type Metafile } from "esbuild";
@@ -18,9 +19,9 @@ const FALLBACK = {
   bundleAwsSdk: true,
   deliveryBatchSize: 10,
   functions: {
-    api: { entry: "functions/api/handler.ts", memorySize: 256, nodeOptions: "--enable-source-maps" },
-    ingest: { entry: "functions/ingest/handler.ts", memorySize: 256, nodeOptions: "--enable-source-maps" },
-    delivery: { entry: "functions/delivery/handler.ts", memorySize: 512, nodeOptions: "--enable-source-maps" },
+    api: { entry: "functions/api/handler.ts", memorySize: 256, nodeOptions: "--enable-source-maps", lazyFiles: [...MANAGEMENT_LAZY_FILES] },
+    ingest: { entry: "functions/ingest/handler.ts", memorySize: 256, nodeOptions: "--enable-source-maps", lazyFiles: [...DEFAULT_LAZY_FILES] },
+    delivery: { entry: "functions/delivery/handler.ts", memorySize: 512, nodeOptions: "--enable-source-maps", lazyFiles: [...DEFAULT_LAZY_FILES] },
   },
 };
 
@@ -30,6 +31,8 @@ const FALLBACK = {
  * --sources-content=false --tsconfig=... --banner:js=... --main-fields=module,main`), for the
  * variants the construct does not build: the SDK left external, and a metafile to see what
  * each bundle carries. The CDK-built bundle's size is printed beside this one's as a check.
+ * The function's lazy files are external to it as to the construct's (and built beside it
+ * when CDK could not build the bundles).
  */
 const MIRRORED: BuildOptions = {
   bundle: true,
@@ -45,7 +48,10 @@ const MIRRORED: BuildOptions = {
 };
 
 export interface BundleReport {
+  /** index.mjs alone: what a cold start reads and parses. */
   bytes: number;
+  /** The lazy files beside it (lazy/<name>.mjs), read only on the paths that import them. */
+  lazyFiles: { name: LazyFile; bytes: number }[];
   mapBytes: number;
   awsSdkInside: boolean;
   /** Packages the bundle carries, largest first (bytes in the output). */
@@ -54,7 +60,7 @@ export interface BundleReport {
   importMs: number;
   /** The same with the function's NODE_OPTIONS, when the stack sets any (--enable-source-maps reads the .map at load). */
   importMsWithSourceMaps: number | null;
-  /** The same with active tracing on (AWS_XRAY_DAEMON_ADDRESS set, as Lambda sets it): the tracer loads just after init. */
+  /** The same with active tracing on (AWS_XRAY_DAEMON_ADDRESS set, as Lambda sets it): lazy/tracer.mjs loads just after init, inside the timed run. */
   importMsTraced: number | null;
   samplesMs: number[];
 }
@@ -114,18 +120,32 @@ function sdkInside(mapFile: string): boolean {
   return sources.some((s) => s.includes("node_modules/@aws-sdk/") || s.includes("node_modules/@smithy/"));
 }
 
-async function mirroredBuild(entry: string, outfile: string, sdkExternal: boolean): Promise<Metafile> {
+async function mirroredBuild(entry: string, outfile: string, sdkExternal: boolean, lazyFiles: readonly LazyFile[]): Promise<Metafile> {
   const result = await build({
     ...MIRRORED,
     entryPoints: [join(ROOT, entry)],
     outfile,
     metafile: true,
     logLevel: "silent",
-    // As the construct does: the lazily loaded clients are always the runtime's.
-    external: sdkExternal ? ["@aws-sdk/*"] : [...LAZY_RUNTIME_SDK_CLIENTS],
+    // As the construct does: the lazily loaded clients and the credential links Lambda never
+    // reaches are always the runtime's, the lazy files files of their own.
+    external: [...(sdkExternal ? ["@aws-sdk/*"] : RUNTIME_SDK_MODULES), ...lazyFiles.map(lazyFileSpecifier)],
   });
   return result.metafile!;
 }
+
+/** The lazy files as the construct's afterBundling step builds them, beside a mirrored bundle in `dir`. */
+async function mirroredLazyFiles(dir: string, lazyFiles: readonly LazyFile[]): Promise<void> {
+  for (const name of lazyFiles) {
+    await build({ ...MIRRORED, entryPoints: [join(ROOT, LAZY_FILES[name])], outfile: join(dir, lazyFileSpecifier(name)), logLevel: "silent", external: [...RUNTIME_SDK_MODULES] });
+  }
+}
+
+const lazyFileSizes = (bundle: string, lazyFiles: readonly LazyFile[]) =>
+  lazyFiles.map((name) => {
+    const file = join(dirname(bundle), lazyFileSpecifier(name));
+    return { name, bytes: existsSync(file) ? statSync(file).size : 0 };
+  });
 
 /** The environment a deployed function has, with a key file instead of KMS so import needs no network. */
 function lambdaEnv(dir: string, nodeOptions: string | null): NodeJS.ProcessEnv {
@@ -184,7 +204,7 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
       sourceNote = `CDK bundling failed, bundles built with the mirrored options and assumed sizes: ${(error as Error).message.split("\n")[0]}`;
       progress(sourceNote);
     }
-    const settings = cdk ?? { ...FALLBACK, functions: Object.fromEntries(NAMES.map((n) => [n, { ...FALLBACK.functions[n], dir: "" }])) as CdkBundles["functions"] };
+    const settings: CdkBundles = cdk ?? { ...FALLBACK, functions: Object.fromEntries(NAMES.map((n) => [n, { ...FALLBACK.functions[n], dir: "" }])) as CdkBundles["functions"] };
 
     // The SDK-external variant resolves @aws-sdk/* through node_modules next to it.
     const externalDir = join(dir, "external");
@@ -193,13 +213,15 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
     symlinkSync(join(ROOT, "node_modules"), join(externalDir, "node_modules"), "dir");
 
     const files: Record<FunctionName, { cdk: string; external: string; mirroredBytes: number; packages: BundleReport["packages"]; externalPackages: BundleReport["packages"] }> = {} as never;
+    // Without CDK's bundles, the mirrored ones are timed: their lazy files go beside them (the same for every function).
+    if (!cdk) await mirroredLazyFiles(bundledDir, [...new Set(NAMES.flatMap((n) => settings.functions[n].lazyFiles))]);
     for (const name of NAMES) {
-      const entry = settings.functions[name].entry;
+      const { entry, lazyFiles } = settings.functions[name];
       const mirrored = join(bundledDir, `${name}.mjs`);
       const external = join(externalDir, `${name}.mjs`);
       const [bundledMeta, externalMeta] = await Promise.all([
-        mirroredBuild(entry, mirrored, !settings.bundleAwsSdk),
-        mirroredBuild(entry, external, true),
+        mirroredBuild(entry, mirrored, !settings.bundleAwsSdk, lazyFiles),
+        mirroredBuild(entry, external, true, lazyFiles),
       ]);
       const cdkFile = cdk ? join(cdk.functions[name].dir, "index.mjs") : mirrored;
       files[name] = { cdk: cdkFile, external, mirroredBytes: statSync(mirrored).size, packages: packagesIn(bundledMeta), externalPackages: packagesIn(externalMeta) };
@@ -236,6 +258,7 @@ export async function benchColdStart(runs: number): Promise<ColdStartResult> {
     const over = (key: string) => median(samples[key]!) - baselineMs;
     const report = (fn: FunctionName, file: string, key: "cdk" | "external", packages: BundleReport["packages"]): BundleReport => ({
       bytes: statSync(file).size,
+      lazyFiles: key === "cdk" ? lazyFileSizes(file, settings.functions[fn].lazyFiles) : [],
       mapBytes: existsSync(`${file}.map`) ? statSync(`${file}.map`).size : 0,
       awsSdkInside: existsSync(`${file}.map`) ? sdkInside(`${file}.map`) : packages.some((p) => p.name.startsWith("@aws-sdk/")),
       packages,

@@ -93,9 +93,10 @@ function coldStartRows(row: Rows, coldStart: ColdStartResult) {
     const f = coldStart.functions[fn];
     row(cs, `${fn}: bundle as CDK builds it (${coldStart.memorySize[fn]} MB)`, `${fmt(f.cdk.bytes / 1024)} KiB`);
     row(cs, "  AWS SDK inside; largest parts", `${f.cdk.awsSdkInside ? "yes" : "no"}; ${f.cdk.packages.slice(0, 3).map((p) => `${p.name} ${fmt(p.bytes / 1024)}K`).join(", ")}`);
+    if (f.cdk.lazyFiles.length > 0) row(cs, "  lazy files beside it (read only when used)", f.cdk.lazyFiles.map((l) => `${l.name} ${fmt(l.bytes / 1024)} KiB`).join(", "));
     row(cs, `  import overhead (median of ${coldStart.runs}, minus node -e 0)`, `${f.cdk.importMs.toFixed(1)} ms`, `≤ ${BUDGETS.importOverheadMs} ms`, f.cdk.importMs <= BUDGETS.importOverheadMs);
     if (f.cdk.importMsWithSourceMaps !== null) row(cs, `  same with the function's NODE_OPTIONS (${coldStart.nodeOptions})`, `${f.cdk.importMsWithSourceMaps.toFixed(1)} ms`);
-    if (f.cdk.importMsTraced !== null) row(cs, `  same with active tracing on (median of ${coldStart.variantRuns}; AWS_XRAY_DAEMON_ADDRESS set)`, `${f.cdk.importMsTraced.toFixed(1)} ms`);
+    if (f.cdk.importMsTraced !== null) row(cs, `  same with active tracing on (median of ${coldStart.variantRuns}; AWS_XRAY_DAEMON_ADDRESS set, lazy/tracer.mjs loads)`, `${f.cdk.importMsTraced.toFixed(1)} ms`);
     row(cs, `  @aws-sdk/* external (median of ${coldStart.variantRuns}): bundle / import overhead`, `${fmt(f.sdkExternal.bytes / 1024)} KiB / ${f.sdkExternal.importMs.toFixed(1)} ms`);
   }
   row(cs, "baseline node -e 0 (median)", `${coldStart.baselineMs.toFixed(1)} ms`);

@@ -4,7 +4,6 @@ import {
   DAY_MS,
   disableByCustomer,
   healthView,
-  HealthViewSchema,
   healthWorthWriting,
   INITIAL_HEALTH,
   parseDisableAfterDays,
@@ -14,6 +13,7 @@ import {
   type EndpointHealth,
   type HealthDecision,
 } from "../../shared/domain/endpoint-health.js";
+import { HealthViewSchema } from "../../shared/domain/views.js";
 
 const policy = { disableAfterDays: 5 };
 const start = new Date("2026-03-01T09:00:00.000Z");

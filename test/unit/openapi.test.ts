@@ -6,7 +6,8 @@ import { promisify } from "node:util";
 import { validate } from "@readme/openapi-parser";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROUTES, routeKey } from "../../infra/routes.js";
-import { apiDocument, apiRoutes } from "../../functions/api/routes.js";
+import { apiRoutes } from "../../functions/api/routes.js";
+import { apiDocument } from "../../functions/api/lazy/openapi.mjs";
 import type { Deps } from "../../shared/use-cases/deps.js";
 
 // The document as the api function builds it (no store is touched to build it).

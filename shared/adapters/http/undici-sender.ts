@@ -5,10 +5,11 @@ import type { Agent, Dispatcher } from "undici";
 /*
  * Only the Agent: undici's index also loads fetch, WebSocket, the caches and more (~50 ms of
  * a cold start, never used here). Loaded by a dynamic import, so a function that rarely sends
- * (the API, for `test`) can leave it for its first send (options.lazy).
+ * (the API, for `test`) can leave it for its first send (options.lazy); the API's bundle ships
+ * it as a file of its own (./lazy/undici-agent.mts says why).
  */
 let agentClass: Promise<typeof Agent> | undefined;
-const loadAgentClass = () => (agentClass ??= import("undici/lib/dispatcher/agent.js").then((m) => m.default));
+const loadAgentClass = () => (agentClass ??= import("./lazy/undici-agent.mjs").then((m) => m.default));
 import { RESPONSE_BODY_LIMIT, type AttemptErrorCode } from "../../domain/delivery.js";
 import type { HttpRequest, HttpSender, SendOutcome } from "../../ports/index.js";
 import { BLOCKED_ADDRESS, createGuardedLookup, literalHostReason, type Resolve } from "./address-guard.js";
