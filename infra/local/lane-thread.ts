@@ -1,4 +1,4 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createLogger } from "../../shared/logger.js";
 import type { LocalCredentials } from "./credentials.js";
@@ -12,8 +12,8 @@ import { startSqsPoller } from "./sqs-poller.js";
  * has) and its own SQS client, and polls the embedded SQS as Lambda's event source would.
  *
  * The environment is the runtime's (a worker starts with a copy of process.env). Messages from
- * the parent: { sent: n } (messages were sent to this lane's queue: wake n pollers), "stop". To the parent:
- * "ready", "stopped", or { error } when the lane could not start.
+ * the embedded SQS's thread, on wakePort: { sent: n } (messages became visible on this lane's queue:
+ * wake n pollers). From the parent: "stop". To the parent: { ready }, "stopped", or { error }.
  */
 export interface LaneThreadData {
   lane: "main" | "slow";
@@ -23,6 +23,8 @@ export interface LaneThreadData {
   sqsEndpoint: string;
   region: string;
   credentials: LocalCredentials;
+  /** Where the embedded SQS's thread says how many messages became visible on this lane's queue. */
+  wakePort: MessagePort;
 }
 
 const data = workerData as LaneThreadData;
@@ -32,13 +34,15 @@ const logger = createLogger({ service: "virtual-number-webhooks", runtime: "loca
 const waiting = new Set<() => void>();
 let lastSendAt = 0;
 port.on("message", (message) => {
+  if (message === "stop") void stop();
+});
+data.wakePort.on("message", (message) => {
   if (message && typeof message === "object" && "sent" in message) {
     // Wake as many waiting pollers as the sends fill batches; a poller whose empty receive was
     // on its way back during the send looks again at once (waitForSend's `since`).
     lastSendAt = Date.now();
     for (const wake of [...waiting].slice(0, Number(message.sent))) wake();
   }
-  else if (message === "stop") void stop();
 });
 
 /** Resolves at the next send to the embedded SQS (at once if one was noticed since `since`), or after ms. */
@@ -75,10 +79,11 @@ try {
     for (const wake of [...waiting]) wake();
     await poller.stop();
     sqs.destroy();
+    data.wakePort.close();
     port.postMessage("stopped");
     port.close();
   };
-  port.postMessage("ready");
+  port.postMessage({ ready: true });
 } catch (error) {
   port.postMessage({ error: error instanceof Error ? error.message : String(error) });
 }

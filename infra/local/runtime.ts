@@ -6,10 +6,10 @@ import { GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { TABLES } from "../tables.js";
 import { createLogger } from "../../shared/logger.js";
 import { ensureTables, startDynamoDbLocal } from "./dynamodb-local.js";
-import { startLocalSqs } from "./sqs-local.js";
 import { createLocalScheduler, SCHEDULER_PATH } from "./scheduler-local.js";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort, type Transferable } from "node:worker_threads";
 import type { LaneThreadData } from "./lane-thread.js";
+import type { SqsThreadData } from "./sqs-thread.js";
 import { createFront } from "./front.js";
 import { localCredentials } from "./credentials.js";
 
@@ -68,38 +68,47 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
   }
 
   async function start(): Promise<LocalRuntime> {
+    // One port per lane queue: the SQS thread tells the lane that polls it when messages arrive.
+    const wakeMain = new MessageChannel();
+    const wakeSlow = new MessageChannel();
     const [dynamoStart, sqsStart] = await Promise.allSettled([
       startDynamoDbLocal(join(dataDir, "dynamodb"), { credentials }),
-      startLocalSqs({
-        journalPath: join(dataDir, "sqs-journal.jsonl"),
-        credentials,
-        queues: [
-          { QueueName: LOCAL_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
-          {
-            QueueName: LOCAL_QUEUE,
-            Attributes: {
-              VisibilityTimeout: visibilityTimeout,
-              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_DLQ}`, maxReceiveCount: 5 }),
+      startThread<SqsThreadData, string>(
+        "sqs-thread.ts",
+        "the embedded SQS",
+        {
+          journalPath: join(dataDir, "sqs-journal.jsonl"),
+          credentials,
+          lanePorts: { [LOCAL_QUEUE]: wakeMain.port1, [LOCAL_SLOW_QUEUE]: wakeSlow.port1 },
+          queues: [
+            { QueueName: LOCAL_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
+            {
+              QueueName: LOCAL_QUEUE,
+              Attributes: {
+                VisibilityTimeout: visibilityTimeout,
+                RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_DLQ}`, maxReceiveCount: 5 }),
+              },
             },
-          },
-          // Issue 10 §1: the slow lane (failing or slow endpoints, and one endpoint's overflow), as in the stack.
-          { QueueName: LOCAL_SLOW_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
-          {
-            QueueName: LOCAL_SLOW_QUEUE,
-            Attributes: {
-              VisibilityTimeout: visibilityTimeout,
-              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_SLOW_DLQ}`, maxReceiveCount: 5 }),
+            // Issue 10 §1: the slow lane (failing or slow endpoints, retries, recover, one endpoint's overflow), as in the stack.
+            { QueueName: LOCAL_SLOW_DLQ, Attributes: { MessageRetentionPeriod: "1209600" } },
+            {
+              QueueName: LOCAL_SLOW_QUEUE,
+              Attributes: {
+                VisibilityTimeout: visibilityTimeout,
+                RedrivePolicy: JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${LOCAL_SLOW_DLQ}`, maxReceiveCount: 5 }),
+              },
             },
-          },
-        ],
-      }),
+          ],
+        },
+        [wakeMain.port1, wakeSlow.port1],
+      ),
     ]);
     if (dynamoStart.status === "fulfilled") started.push(() => dynamoStart.value.stop());
-    if (sqsStart.status === "fulfilled") started.push(() => sqsStart.value.close());
+    if (sqsStart.status === "fulfilled") started.push(() => sqsStart.value.stop());
     if (dynamoStart.status === "rejected") throw dynamoStart.reason;
     if (sqsStart.status === "rejected") throw sqsStart.reason;
     const dynamo = dynamoStart.value;
-    const sqs = sqsStart.value;
+    const sqs = { endpoint: sqsStart.value.ready, close: sqsStart.value.stop };
 
     const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
     const tableNames = await ensureTables(dynamoClient, TABLES, LOCAL_TABLE_PREFIX).finally(() => dynamoClient.destroy());
@@ -182,37 +191,13 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
     await loadHandlers;
 
     // Each lane's worker in a thread of its own, as each is its own function on Lambda (lane-thread.ts).
-    const lanes = await Promise.all([
-      startLaneThread({ lane: "main", queueUrl, queueArn, concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 8), sqsEndpoint: sqs.endpoint, region: REGION, credentials }),
-      startLaneThread({
-        lane: "slow",
-        queueUrl: slowQueueUrl,
-        queueArn: slowQueueArn,
-        concurrency: Number(env.LOCAL_SLOW_WORKER_CONCURRENCY ?? 4),
-        sqsEndpoint: sqs.endpoint,
-        region: REGION,
-        credentials,
-      }),
-    ].map((p) => p.then((lane) => (started.push(() => lane.stop()), lane))));
-    // A send wakes as many of its lane's pollers as it fills batches (local-aws-sqs answers a long
-    // poll only when the batch is full), counted over one turn of the loop; a delayed message wakes
-    // none (the pollers look again every second).
-    const laneOf = new Map([
-      [LOCAL_QUEUE, lanes[0]],
-      [LOCAL_SLOW_QUEUE, lanes[1]],
-    ]);
-    const visible = new Map<string, number>();
-    started.push(
-      sqs.onSend((queue, visibleNow) => {
-        if (visibleNow === 0 || !laneOf.has(queue)) return;
-        if (visible.size === 0) {
-          setImmediate(() => {
-            for (const [name, n] of visible) laneOf.get(name)!.wake(Math.ceil(n / 10));
-            visible.clear();
-          });
-        }
-        visible.set(queue, (visible.get(queue) ?? 0) + visibleNow);
-      }),
+    const lane = (data: Omit<LaneThreadData, "sqsEndpoint" | "region" | "credentials" | "wakePort">, wake: MessagePort) =>
+      startThread<LaneThreadData, true>("lane-thread.ts", `the ${data.lane} delivery lane`, { ...data, sqsEndpoint: sqs.endpoint, region: REGION, credentials, wakePort: wake }, [wake]);
+    const lanes = await Promise.all(
+      [
+        lane({ lane: "main", queueUrl, queueArn, concurrency: Number(env.LOCAL_WORKER_CONCURRENCY ?? 8) }, wakeMain.port2),
+        lane({ lane: "slow", queueUrl: slowQueueUrl, queueArn: slowQueueArn, concurrency: Number(env.LOCAL_SLOW_WORKER_CONCURRENCY ?? 4) }, wakeSlow.port2),
+      ].map((p) => p.then((t) => (started.push(() => t.stop()), t))),
     );
 
     scheduler.start();
@@ -230,7 +215,7 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       dlqUrl,
       stop: async () => {
         scheduler.stop();
-        await Promise.all(lanes.map((lane) => lane.stop()));
+        await Promise.all(lanes.map((t) => t.stop()));
         await new Promise<void>((r) => front.close(() => r()));
         front.closeAllConnections?.();
         sqsClient.destroy();
@@ -242,13 +227,16 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
   }
 }
 
-/** Starts one lane's thread; resolves when its handler is loaded and its pollers run. */
-function startLaneThread(data: LaneThreadData): Promise<{ wake(pollers: number): void; stop(): Promise<void> }> {
+/**
+ * Starts one of the runtime's threads (lane-thread.ts, sqs-thread.ts) and resolves with what its
+ * "ready" message carries once it runs; stop() asks it to stop and waits (then terminates it).
+ */
+function startThread<D, R>(file: string, what: string, data: D, transferList: Transferable[]): Promise<{ ready: R; stop(): Promise<void> }> {
   // The thread gets a copy of this process's environment; it loads the TypeScript entry through
   // tsx's register API (a worker does not inherit the --import loader hooks on Node 20).
-  const entry = new URL("./lane-thread.ts", import.meta.url).href;
+  const entry = new URL(`./${file}`, import.meta.url).href;
   const boot = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: data, execArgv: [] });
+  const worker = new Worker(boot, { eval: true, workerData: data, transferList: transferList as never, execArgv: [] });
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= new Promise<void>((resolve) => {
@@ -260,15 +248,15 @@ function startLaneThread(data: LaneThreadData): Promise<{ wake(pollers: number):
       worker.postMessage("stop");
     }));
   return new Promise((resolve, reject) => {
-    const failed = (error: Error) => reject(new Error(`the ${data.lane} delivery lane could not start: ${error.message}`));
+    const failed = (error: Error) => reject(new Error(`${what} could not start: ${error.message}`));
     worker.once("error", failed);
     worker.once("exit", (code) => failed(new Error(`its thread exited with code ${code}`)));
     worker.on("message", (message) => {
-      if (message === "ready") {
+      if (message && typeof message === "object" && "ready" in message) {
         worker.removeAllListeners("error");
         worker.removeAllListeners("exit");
-        worker.on("error", (error) => process.stderr.write(`the ${data.lane} delivery lane failed: ${error.message}\n`));
-        resolve({ wake: (pollers) => worker.postMessage({ sent: pollers }), stop });
+        worker.on("error", (error) => process.stderr.write(`${what} failed: ${error.message}\n`));
+        resolve({ ready: message.ready as R, stop });
       } else if (message === "stopped") void worker.terminate();
       else if (message && typeof message === "object" && "error" in message) {
         void worker.terminate();
