@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { createDeliveryHandler } from "../../functions/delivery/app.js";
+import { withInvocationFields } from "../../shared/logger.js";
 import { startSqsPoller, toSqsRecords } from "../../infra/local/sqs-poller.js";
 import { createSqsDeliveryQueue } from "../../shared/adapters/aws/sqs-delivery-queue.js";
 import { createCoalescingQueue } from "../../shared/adapters/coalescing-queue.js";
@@ -72,10 +73,11 @@ describe("one endpoint's trouble is its own", () => {
     const q = await webhookTo(deps, healthy.url);
     const n = await webhookTo(deps, hanging.url);
     const poll = { sqs: embedded.sqsClient, concurrency: 8, logger: deps.logger, waitForSend: embedded.waitForSend };
-    const main = startSqsPoller({ ...poll, queueUrl, queueArn: "arn:aws:sqs:us-east-1:000000000000:main", handler: createDeliveryHandler(deps, "main") as never });
+    // Each batch's log lines carry its invocation id, so which records shared a batch can be read back.
+    const main = startSqsPoller({ ...poll, queueUrl, queueArn: "arn:aws:sqs:us-east-1:000000000000:main", handler: withInvocationFields(createDeliveryHandler(deps, "main")) as never });
     const slow = startSqsPoller({ ...poll, queueUrl: slowQueueUrl, queueArn: "arn:aws:sqs:us-east-1:000000000000:slow", handler: createDeliveryHandler(deps, "slow") as never });
     const burst = Array.from({ length: 60 }, (_, i) => n.message(i));
-    const lines = logLines.length;
+    const linesBefore = logLines.length;
     try {
       // Act: the burst, then Q's trickle of 20 (one each 100 ms) while the burst hangs.
       await deps.queue.send(burst);
@@ -89,12 +91,16 @@ describe("one endpoint's trouble is its own", () => {
       const latencies = healthy.requests.map((r) => r.at - Number(JSON.parse(r.body).metadata.sent_at)).sort((a, b) => a - b);
       // Every one of N's 60 gets its first attempt, in the slow lane (80 slots there).
       await hanging.waitFor(burst.length, 30_000);
-      // Assert: Q never waited on N's timeouts (each holds what it runs in for 4,000 ms; on one
-      // shared lane 60 of them hold every slot first). The machine is shared: the bounds are loose.
-      expect(latencies[Math.floor(latencies.length / 2)]!).toBeLessThan(1_000);
-      expect(latencies.at(-1)!).toBeLessThan(TIMEOUT_MS);
+      // Assert: Q never waited on N's timeouts (each holds the batch it runs in for 4,000 ms). Read
+      // structurally from the log — no main-lane batch held one of Q's records beside one of N's — and, loosely (the machine is shared with other test files), from Q's latency.
+      const lines = logLines.slice(linesBefore).map((l) => JSON.parse(l));
+      const batchesOf = (id: string) => new Set(lines.filter((l) => l.webhook_id === id && l.function_request_id).map((l) => l.function_request_id));
+      const qBatches = batchesOf(q.webhook.id);
+      expect(qBatches.size).toBeGreaterThan(0);
+      expect([...batchesOf(n.webhook.id)].filter((b) => qBatches.has(b))).toEqual([]);
+      expect(latencies[Math.floor(latencies.length / 2)]!).toBeLessThan(TIMEOUT_MS);
       // N: held back from the main lane (the bound of 2 in flight, then flagged slow), not lost.
-      const held = logLines.slice(lines).map((l) => JSON.parse(l)).filter((l) => l.status === "held");
+      const held = lines.filter((l) => l.status === "held");
       const moved = held.filter((l) => l.message === "delivery moved to the slow lane");
       expect(moved.length).toBeGreaterThanOrEqual(50);
       // Only N was ever held back: Q's deliveries all went out in the main lane.

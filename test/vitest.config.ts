@@ -1,6 +1,9 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+// Kept in test/ (the top level holds only what the project's layout names); paths are from the project root.
 export default defineConfig({
+  root: fileURLToPath(new URL("..", import.meta.url)),
   test: {
     include: ["test/**/*.test.ts"],
     // Integration and end-to-end files each start embedded services (a JVM among them):
