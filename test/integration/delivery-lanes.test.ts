@@ -88,23 +88,26 @@ describe("one endpoint's trouble is its own", () => {
         await pause(100);
       }
       await healthy.waitFor(20, 20_000);
-      const latencies = healthy.requests.map((r) => r.at - Number(JSON.parse(r.body).metadata.sent_at)).sort((a, b) => a - b);
       // Every one of N's 60 gets its first attempt, in the slow lane (80 slots there).
       await hanging.waitFor(burst.length, 30_000);
       // Assert: Q never waited on N's timeouts (each holds the batch it runs in for 4,000 ms). Read
-      // structurally from the log — no main-lane batch held one of Q's records beside one of N's — and, loosely (the machine is shared with other test files), from Q's latency.
+      // structurally from the log — no main-lane batch held one of Q's records beside one of N's —
+      // not from Q's latency, which on this shared 2-core machine follows the load of the other
+      // test files (its median reached 4 s in a CI run with no batch shared). All 20 of Q's arrived.
       const lines = logLines.slice(linesBefore).map((l) => JSON.parse(l));
       const batchesOf = (id: string) => new Set(lines.filter((l) => l.webhook_id === id && l.function_request_id).map((l) => l.function_request_id));
       const qBatches = batchesOf(q.webhook.id);
       expect(qBatches.size).toBeGreaterThan(0);
       expect([...batchesOf(n.webhook.id)].filter((b) => qBatches.has(b))).toEqual([]);
-      expect(latencies[Math.floor(latencies.length / 2)]!).toBeLessThan(TIMEOUT_MS);
+      expect(healthy.requests).toHaveLength(20);
       // N: held back from the main lane (the bound of 2 in flight, then flagged slow), not lost.
       const held = lines.filter((l) => l.status === "held");
       const moved = held.filter((l) => l.message === "delivery moved to the slow lane");
       expect(moved.length).toBeGreaterThanOrEqual(50);
-      // Only N was ever held back: Q's deliveries all went out in the main lane.
-      expect(held.every((l) => l.webhook_id === n.webhook.id)).toBe(true);
+      // Only N was moved: Q's deliveries all went out in the main lane (on a loaded machine Q may
+      // meet its own bound of attempts in flight and wait in the main lane; that is its own).
+      expect(moved.every((l) => l.webhook_id === n.webhook.id)).toBe(true);
+      expect(held.filter((l) => l.webhook_id === q.webhook.id).every((l) => l.reason === "endpoint_in_flight_limit")).toBe(true);
       expect(new Set(moved.map((l) => l.reason))).toEqual(expect.any(Set));
       expect(moved.map((l) => l.reason).every((r) => r === "endpoint_slow" || r === "endpoint_failing")).toBe(true);
       const ids = new Set(hanging.requests.map((r) => r.headers["webhook-id"]));
