@@ -37,7 +37,8 @@ async function laneDeps() {
     sender: createHttpSender({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true }),
     lanes: {
       slowQueue: createCoalescingQueue(createSqsDeliveryQueue(embedded.sqsClient, slowQueueUrl)),
-      policy: { maxInFlight: 4, slowAfterMs: 500, leaseWaitMs: 2_000, stuckAfterMs: 500, requeueDelayS: 1, flagMs: 60_000 },
+      // Slow means slower than the loaded test machine's own receivers ever are (≥ 1.5 s on the wire), and well under N's 4 s.
+      policy: { maxInFlight: 4, slowAfterMs: 1_500, leaseWaitMs: 2_000, stuckAfterMs: 1_000, requeueDelayS: 1, flagMs: 60_000 },
       timeoutMs: TIMEOUT_MS,
     },
   });
@@ -95,10 +96,13 @@ describe("one endpoint's trouble is its own", () => {
       // not from Q's latency, which on this shared 2-core machine follows the load of the other
       // test files (its median reached 4 s in a CI run with no batch shared). All 20 of Q's arrived.
       const lines = logLines.slice(linesBefore).map((l) => JSON.parse(l));
-      const batchesOf = (id: string) => new Set(lines.filter((l) => l.webhook_id === id && l.function_request_id).map((l) => l.function_request_id));
+      // (A batch may hold Q's records beside N's that it only moves, in milliseconds; what must not
+      // happen is a Q record waiting in a batch for one of N's attempts, each a 4 s timeout.)
+      const batchesOf = (id: string, message?: string) =>
+        new Set(lines.filter((l) => l.webhook_id === id && l.function_request_id && (!message || l.message === message)).map((l) => l.function_request_id));
       const qBatches = batchesOf(q.webhook.id);
       expect(qBatches.size).toBeGreaterThan(0);
-      expect([...batchesOf(n.webhook.id)].filter((b) => qBatches.has(b))).toEqual([]);
+      expect([...batchesOf(n.webhook.id, "delivery attempt")].filter((b) => qBatches.has(b))).toEqual([]);
       expect(healthy.requests).toHaveLength(20);
       // N: held back from the main lane (the bound of 2 in flight, then flagged slow), not lost.
       const held = lines.filter((l) => l.status === "held");
