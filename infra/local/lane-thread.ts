@@ -2,6 +2,7 @@ import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { createLogger } from "../../shared/logger.js";
 import type { LocalCredentials } from "./credentials.js";
+import { sendWaiter } from "./send-waiter.js";
 import { startSqsPoller } from "./sqs-poller.js";
 
 /*
@@ -31,33 +32,15 @@ const data = workerData as LaneThreadData;
 const port = parentPort!;
 const logger = createLogger({ service: "virtual-number-webhooks", runtime: "local", lane: data.lane });
 
-const waiting = new Set<() => void>();
-let lastSendAt = 0;
+const sends = sendWaiter();
 port.on("message", (message) => {
   if (message === "stop") void stop();
 });
+// Wake as many waiting pollers as the sends fill batches; a poller whose empty receive was on its
+// way back during the send looks again at once (sendWaiter's `since`).
 data.wakePort.on("message", (message) => {
-  if (message && typeof message === "object" && "sent" in message) {
-    // Wake as many waiting pollers as the sends fill batches; a poller whose empty receive was
-    // on its way back during the send looks again at once (waitForSend's `since`).
-    lastSendAt = Date.now();
-    for (const wake of [...waiting].slice(0, Number(message.sent))) wake();
-  }
+  if (message && typeof message === "object" && "sent" in message) sends.wake(Number(message.sent));
 });
-
-/** Resolves at the next send to the embedded SQS (at once if one was noticed since `since`), or after ms. */
-function waitForSend(ms: number, since: number): Promise<void> {
-  if (lastSendAt >= since) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const wake = () => {
-      clearTimeout(timer);
-      waiting.delete(wake);
-      resolve();
-    };
-    const timer = setTimeout(wake, ms);
-    waiting.add(wake);
-  });
-}
 
 let stop: () => Promise<void> = async () => {
   port.postMessage("stopped");
@@ -73,10 +56,10 @@ try {
     handler: data.lane === "slow" ? handlers.slowHandler : handlers.handler,
     concurrency: data.concurrency,
     logger,
-    waitForSend,
+    waitForSend: sends.wait,
   });
   stop = async () => {
-    for (const wake of [...waiting]) wake();
+    sends.wake();
     await poller.stop();
     sqs.destroy();
     data.wakePort.close();

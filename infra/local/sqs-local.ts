@@ -6,6 +6,7 @@ import { Journal } from "./journal.js";
 import type { LocalCredentials } from "./credentials.js";
 import { checkSigV4 } from "./sigv4.js";
 import { checkSqsSend, type EntryFailure, type SqsError } from "./sqs-rules.js";
+import { sendWaiter } from "./send-waiter.js";
 
 interface JournaledMessage {
   id: string;
@@ -45,8 +46,8 @@ export async function startLocalSqs(options: {
   // local poller waits on this instead, so a lone message is picked up at once, as on SQS.
   const sends = new EventEmitter();
   sends.setMaxListeners(0);
-  let lastSendAt = 0;
-  sends.on("send", () => (lastSendAt = Date.now()));
+  const waiter = sendWaiter();
+  sends.on("send", () => waiter.wake());
   const receipts = new Map<string, string>();
   const { service, requestHandler } = createRequestHandler({
     port: 0,
@@ -212,15 +213,6 @@ export async function startLocalSqs(options: {
       sends.on("send", listener);
       return () => sends.off("send", listener);
     },
-    waitForSend: (ms, since = Infinity) =>
-      lastSendAt >= since ? Promise.resolve() : new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          sends.off("send", done);
-          resolve();
-        };
-        const timer = setTimeout(done, ms);
-        sends.on("send", done);
-      }),
+    waitForSend: waiter.wait,
   };
 }
