@@ -110,7 +110,7 @@ function adoptSharedDatabase(dir: string, accessKeyId: string) {
 export async function startDynamoDbLocal(
   dir: string,
   options: { credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
-): Promise<{ endpoint: string; process: ChildProcess; stop(): Promise<void> }> {
+): Promise<{ endpoint: string; storage: string; process: ChildProcess; stop(): Promise<void> }> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (options.credentials) adoptSharedDatabase(dir, options.credentials.accessKeyId);
   const pidFile = join(dir, "dynamodb-local.pid");
@@ -124,6 +124,8 @@ export async function startDynamoDbLocal(
       "-Xms64m",
       "-Xmx768m",
       "-Djava.net.preferIPv4Stack=true",
+      // Opens the database this key reaches at once, in WAL mode (see the launcher).
+      `-Dvnw.accessKeyId=${options.credentials?.accessKeyId ?? "local"}`,
       `-Djava.library.path=${join(jars, "DynamoDBLocal_lib")}`,
       "-cp",
       classPath(jars, launcher),
@@ -163,8 +165,13 @@ export async function startDynamoDbLocal(
     }
   }
   client.destroy();
+  // The launcher says how it left SQLite right after it starts answering.
+  for (const until = Date.now() + 5000; !/DynamoDB Local SQLite/.test(output) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  const storage = /DynamoDB Local SQLite[^\n]*/.exec(output)?.[0] ?? "DynamoDB Local SQLite: not reported";
   return {
     endpoint,
+    /** How the launcher left SQLite: "…journal_mode=wal…" when tuned. */
+    storage,
     process: child,
     stop: async () => {
       if (child.exitCode !== null) return;

@@ -108,6 +108,8 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
     if (dynamoStart.status === "rejected") throw dynamoStart.reason;
     if (sqsStart.status === "rejected") throw sqsStart.reason;
     const dynamo = dynamoStart.value;
+    // Untuned, the embedded store takes about half the writes a second (see the launcher); it still works.
+    if (!dynamo.storage.includes("journal_mode=wal")) logger.warn("embedded DynamoDB left at its default journal", { storage: dynamo.storage });
     const sqs = { endpoint: sqsStart.value.ready, close: sqsStart.value.stop };
 
     const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, credentials });
