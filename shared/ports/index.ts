@@ -151,6 +151,15 @@ export interface EventClaims {
    * already claimed, answers the first result instead.
    */
   claimEvent(eventId: string, result: IngestResult, now: Date): Promise<{ claimed: true } | { claimed: false; first: IngestResult }>;
+  /** findEvent for many ids in one read (a batch post: one BatchGetItem per 100): those claimed, with their first results. */
+  findEvents(eventIds: string[], now: Date): Promise<Map<string, IngestResult>>;
+  /**
+   * Claims many ids at once (a batch post: one BatchWriteItem per 25), unconditionally: the
+   * caller has just found them unclaimed. Two posts of the same id racing each other both
+   * claim it, each with its own result (both queued the same delivery ids); a post after a
+   * claim is written finds it.
+   */
+  claimEvents(claims: { eventId: string; result: IngestResult }[], now: Date): Promise<void>;
 }
 
 export interface DeliveryLog {

@@ -50,28 +50,43 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
 /**
  * Idempotency by the sender's event_id, in an order that can lose nothing: an id already
  * claimed within 24 h answers its first result and queues nothing; otherwise the
- * deliveries are queued first and the id claimed after (a conditional write). A crash
- * between the two leaves no claim, so the sender's retry queues again — the same
- * delivery ids (deliveryIdFor), which the worker records once. Two posts racing each other
- * both queue, one claim wins, and both answer its result.
+ * deliveries are queued first and the id claimed after. A crash between the two leaves no
+ * claim, so the sender's retry queues again — the same delivery ids (deliveryIdFor), which
+ * the worker records once. A single post claims with a conditional write: two posts racing
+ * each other both queue, one claim wins, and both answer its result. A batch post reads its
+ * ids in one BatchGetItem per 100 and claims them in one BatchWriteItem per 25 (a burst of
+ * 100 events is 5 store calls, not 200): racing another post of the same id, both queue the
+ * same delivery ids and each answers its own result.
  */
-async function claimAndEnqueue(deps: EventIntakeDeps, planned: Planned[], now: Date): Promise<IngestResult[]> {
+async function claimAndEnqueue(deps: EventIntakeDeps, planned: Planned[], now: Date, batched: boolean): Promise<IngestResult[]> {
   // The same event_id twice in one batch is one event.
   const firstOfId = new Map<string, number>();
   planned.forEach((p, i) => p.claimId && !firstOfId.has(p.claimId) && firstOfId.set(p.claimId, i));
   const isRepeatInBatch = (p: Planned, i: number) => p.claimId !== null && firstOfId.get(p.claimId) !== i;
+  const claimable = planned.filter((p, i) => p.claimId && !isRepeatInBatch(p, i));
 
-  const earlier = await Promise.all(planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? deps.claims.findEvent(p.claimId, now) : null)));
+  let earlier: (IngestResult | null)[];
+  if (batched) {
+    const found = claimable.length ? await deps.claims.findEvents(claimable.map((p) => p.claimId!), now) : new Map<string, IngestResult>();
+    earlier = planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? (found.get(p.claimId) ?? null) : null));
+  } else {
+    earlier = await Promise.all(planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? deps.claims.findEvent(p.claimId, now) : null)));
+  }
   const fresh = planned.filter((p, i) => !isRepeatInBatch(p, i) && earlier[i] === null);
   await deps.queue.send(fresh.flatMap((p) => p.messages));
   const claims = new Map<Planned, IngestResult>();
-  await Promise.all(
-    fresh.map(async (p) => {
-      if (!p.claimId) return;
-      const claim = await deps.claims.claimEvent(p.claimId, p.result, now);
-      if (!claim.claimed) claims.set(p, claim.first);
-    }),
-  );
+  if (batched) {
+    const toClaim = fresh.filter((p) => p.claimId);
+    if (toClaim.length) await deps.claims.claimEvents(toClaim.map((p) => ({ eventId: p.claimId!, result: p.result })), now);
+  } else {
+    await Promise.all(
+      fresh.map(async (p) => {
+        if (!p.claimId) return;
+        const claim = await deps.claims.claimEvent(p.claimId, p.result, now);
+        if (!claim.claimed) claims.set(p, claim.first);
+      }),
+    );
+  }
   const results: IngestResult[] = planned.map((p, i) => earlier[i] ?? claims.get(p) ?? p.result);
   return planned.map((p, i) => (isRepeatInBatch(p, i) ? results[firstOfId.get(p.claimId!)!]! : results[i]!));
 }
@@ -88,7 +103,7 @@ export async function ingestEvent(deps: EventIntakeDeps, raw: unknown): Promise<
   const { eventId, payload } = validate(raw, "");
   const subs = await subscriptionsByNumber(deps, [payload.virtual_number]);
   const planned = plan(eventId, payload, subs.get(payload.virtual_number)!, now);
-  const [result] = await claimAndEnqueue(deps, [planned], now);
+  const [result] = await claimAndEnqueue(deps, [planned], now, false);
   return { ...result!, messages: result === planned.result ? planned.messages.length : 0 };
 }
 
@@ -107,7 +122,7 @@ export async function ingestBatch(deps: EventIntakeDeps, raws: unknown[]): Promi
   const ok = validated.filter((v): v is Exclude<typeof v, AppError> => !(v instanceof AppError));
   const subs = await subscriptionsByNumber(deps, ok.map((v) => v.payload.virtual_number));
   const planned = ok.map((v) => plan(v.eventId, v.payload, subs.get(v.payload.virtual_number)!, now));
-  const results = await claimAndEnqueue(deps, planned, now);
+  const results = await claimAndEnqueue(deps, planned, now, true);
   let next = 0;
   return validated.map((v) => (v instanceof AppError ? errorBody(v) : results[next++]!));
 }

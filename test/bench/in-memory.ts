@@ -152,6 +152,12 @@ export function memoryEventClaims(): EventClaims & { claims: Map<string, IngestR
     async findEvent(eventId) {
       return claims.get(eventId) ?? null;
     },
+    async findEvents(eventIds) {
+      return new Map(eventIds.flatMap((id) => (claims.has(id) ? [[id, claims.get(id)!] as const] : [])));
+    },
+    async claimEvents(list) {
+      for (const { eventId, result } of list) remember(claims, eventId, result);
+    },
   };
 }
 

@@ -113,6 +113,40 @@ describe("stores over DynamoDB Local", () => {
     expect(repeated).toMatchObject({ event_id: `crash-${n}`, deliveries: 1, messages: 0 });
   });
 
+  it("reads and claims a batch's event ids in a few batched calls, and a repeat of the batch answers the first results and queues nothing", async () => {
+    const { number, principal } = await numberFor();
+    await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["incoming_call"] });
+    await drain();
+    // Two of the hundred were claimed earlier, by single posts.
+    await ingestEvent(deps, call(number, { event_id: `bulk-${n}-0`, call_id: "early0" }));
+    await ingestEvent(deps, call(number, { event_id: `bulk-${n}-1`, call_id: "early1" }));
+    await drain();
+    const commands: string[] = [];
+    const counting = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      commands.push(context.commandName ?? "?");
+      return next(args);
+    };
+    embedded.dynamoClient.middlewareStack.add(counting as never, { step: "initialize", name: "countStoreCalls" });
+    let first: Awaited<ReturnType<typeof ingestBatch>>;
+    try {
+      first = await ingestBatch(deps, Array.from({ length: 100 }, (_, i) => call(number, { event_id: `bulk-${n}-${i}`, call_id: `c${i}` })));
+    } finally {
+      embedded.dynamoClient.middlewareStack.remove("countStoreCalls");
+    }
+    // Fan-out (1 Query), the claims read (1 BatchGetItem) and the 98 claims (4 BatchWriteItems): not 200 calls.
+    expect(commands.filter((c) => c === "BatchGetItemCommand")).toHaveLength(1);
+    expect(commands.filter((c) => c === "BatchWriteItemCommand")).toHaveLength(4);
+    expect(commands.filter((c) => c === "GetItemCommand" || c === "PutItemCommand")).toHaveLength(0);
+    expect(first.every((r) => "deliveries" in r && r.deliveries === 1)).toBe(true);
+    expect(((await drain()) as unknown[]).length).toBe(98);
+    const again = await ingestBatch(deps, Array.from({ length: 100 }, (_, i) => call(number, { event_id: `bulk-${n}-${i}`, call_id: `c${i}` })));
+    expect(again).toEqual(first);
+    expect(await drain()).toHaveLength(0);
+    // A single post of a batch-claimed id finds the claim.
+    await ingestEvent(deps, call(number, { event_id: `bulk-${n}-50`, call_id: "c50" }));
+    expect(await drain()).toHaveLength(0);
+  });
+
   it("treats one event_id twice in a batch as one event", async () => {
     const { number, principal } = await numberFor();
     await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["incoming_call"] });

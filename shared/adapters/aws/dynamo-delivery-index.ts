@@ -1,7 +1,8 @@
-import { BatchGetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { QueryCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Delivery } from "../../domain/delivery.js";
 import { ValidationError } from "../../domain/errors.js";
 import type { DeliveryPage, DeliveryQuery } from "../../ports/index.js";
+import { batchGet } from "./dynamo-batch.js";
 
 /*
  * The deliveries by creation time, through the table's by_created index (infra/tables.ts):
@@ -15,7 +16,6 @@ import type { DeliveryPage, DeliveryQuery } from "../../ports/index.js";
  */
 
 export const BY_CREATED_INDEX = "by_created";
-const BATCH_GET_MAX = 100;
 
 const S = (s: string): AttributeValue => ({ S: s });
 
@@ -38,17 +38,7 @@ export function createdIndex(client: DynamoDBClient, tableName: string, fromItem
   /** The items of `keys`, in their order; a key whose item is gone (TTL) is left out. */
   async function fetch(keys: readonly Key[], consistent: boolean): Promise<Delivery[]> {
     const found = new Map<string, Delivery>();
-    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-      let request: Record<string, { Keys: Record<string, AttributeValue>[]; ConsistentRead: boolean }> | undefined = {
-        [tableName]: { Keys: keys.slice(i, i + BATCH_GET_MAX).map((k) => ({ pk: k.pk, sk: k.sk })), ConsistentRead: consistent },
-      };
-      for (let tries = 0; request && Object.keys(request).length > 0; tries++) {
-        if (tries > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** tries)));
-        const out = await client.send(new BatchGetItemCommand({ RequestItems: request }));
-        for (const item of out.Responses?.[tableName] ?? []) found.set(item.sk!.S!, fromItem(item));
-        request = out.UnprocessedKeys as typeof request;
-      }
-    }
+    for (const item of await batchGet(client, tableName, keys.map((k) => ({ pk: k.pk, sk: k.sk })), consistent)) found.set(item.sk!.S!, fromItem(item));
     return keys.map((k) => found.get(k.sk.S!)).filter((d): d is Delivery => d !== undefined);
   }
 

@@ -1,6 +1,4 @@
 import {
-  BatchGetItemCommand,
-  type BatchGetItemCommandOutput,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -10,6 +8,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DISABLED_REASONS, type DisabledReason, type EndpointHealth } from "../../domain/endpoint-health.js";
 import type { EndpointHealthStore, StoredHealth } from "../../ports/index.js";
+import { batchGet } from "./dynamo-batch.js";
 import { isConditionFailed } from "./dynamo-errors.js";
 
 /*
@@ -94,13 +93,7 @@ export function createDynamoEndpointHealthStore(client: DynamoDBClient, tableNam
     async getHealths(webhookIds) {
       const found = new Map<string, EndpointHealth>();
       if (webhookIds.length === 0) return found;
-      let keys: Record<string, AttributeValue>[] | undefined = webhookIds.map(healthKey);
-      // ≤ 10 webhooks per number: one request; unprocessed keys (throttling) are asked again.
-      for (let round = 0; keys && keys.length > 0 && round < 5; round++) {
-        const out: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }));
-        for (const item of out.Responses?.[tableName] ?? []) found.set(item.pk!.S!.slice("HLT#".length), fromItem(item));
-        keys = out.UnprocessedKeys?.[tableName]?.Keys;
-      }
+      for (const item of await batchGet(client, tableName, webhookIds.map(healthKey), true)) found.set(item.pk!.S!.slice("HLT#".length), fromItem(item));
       return found;
     },
 

@@ -1,4 +1,5 @@
 import { GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { batchGet, batchPut } from "./dynamo-batch.js";
 import type { EventClaims, IngestResult } from "../../ports/index.js";
 import { isConditionFailed } from "./dynamo-errors.js";
 
@@ -34,9 +35,28 @@ export function createDynamoEventClaims(client: DynamoDBClient, tableName: strin
 
     async findEvent(eventId, now) {
       const out = await client.send(new GetItemCommand({ TableName: tableName, Key: claimKey(eventId), ConsistentRead: true }));
-      const item = out.Item;
-      if (!item?.result?.S || Number(item.expires_at?.N ?? 0) < Math.floor(now.getTime() / 1000)) return null;
-      return JSON.parse(item.result.S) as IngestResult;
+      return resultOf(out.Item, now);
+    },
+
+    async findEvents(eventIds, now) {
+      const items = await batchGet(client, tableName, [...new Set(eventIds)].map(claimKey), true);
+      const found = new Map<string, IngestResult>();
+      for (const item of items) {
+        const result = resultOf(item, now);
+        if (result) found.set(item.pk!.S!.slice("EVT#".length), result);
+      }
+      return found;
+    },
+
+    async claimEvents(claims, now) {
+      const expires = N(Math.floor(now.getTime() / 1000) + IDEMPOTENCY_WINDOW_S);
+      await batchPut(client, tableName, claims.map(({ eventId, result }) => ({ ...claimKey(eventId), result: S(JSON.stringify(result)), expires_at: expires })));
     },
   };
+}
+
+/** A claim item's first result, or null when absent or past its window (TTL deletes lazily). */
+function resultOf(item: Record<string, AttributeValue> | undefined, now: Date): IngestResult | null {
+  if (!item?.result?.S || Number(item.expires_at?.N ?? 0) < Math.floor(now.getTime() / 1000)) return null;
+  return JSON.parse(item.result.S) as IngestResult;
 }
