@@ -70,7 +70,7 @@ export function createDeliveryHandler(deps: FullDeps, lane: Lane = "main") {
   }
 
   return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
-    const batch = withBatchReads(deps);
+    const batch = withBatchMoves(withBatchReads(deps));
     const outcomes = await Promise.all(event.Records.map((record) => processRecord(batch, record)));
     return { batchItemFailures: event.Records.filter((_, i) => !outcomes[i]).map((r) => ({ itemIdentifier: r.messageId })) };
   });
@@ -103,4 +103,51 @@ export function withBatchReads(deps: FullDeps): FullDeps {
       getHealth: (webhookId, options) => (options?.consistent ? deps.health.getHealth(webhookId, options) : once(healths, webhookId, () => deps.health.getHealth(webhookId, options))),
     },
   };
+}
+
+/**
+ * The records of one batch that are held back at the same moment (a troubled endpoint's, which
+ * arrive together) are written and sent together: one TransactWriteItems for their waits (each
+ * with its own condition) and one SendMessageBatch per 10, instead of one of each per record. A
+ * group is what the batch's records ask for before the event loop turns (setImmediate); each
+ * record still waits for its own write and send, and a failure fails every record of its group
+ * (the queue gives them again).
+ */
+export function withBatchMoves(deps: FullDeps): FullDeps {
+  type Wait = Parameters<FullDeps["log"]["markWaitingMany"]>[0][number];
+  const markWaiting = coalesced<Wait>((entries) => deps.log.markWaitingMany(entries));
+  const sends = new Map<string, (m: DeliveryMessage) => Promise<void>>();
+  const sendVia = (queue: FullDeps["queue"], lane: string) => (messages: readonly DeliveryMessage[], options?: { delaySeconds?: number }) => {
+    const key = `${lane} ${options?.delaySeconds ?? 0}`;
+    let send = sends.get(key);
+    if (!send) sends.set(key, (send = coalesced<DeliveryMessage>((group) => queue.send(group, options))));
+    return Promise.all(messages.map(send)).then(() => undefined);
+  };
+  return {
+    ...deps,
+    log: { ...deps.log, markWaiting: (delivery, rung, wait) => markWaiting({ delivery, rung, wait }) },
+    queue: { send: sendVia(deps.queue, "main") },
+    lanes: deps.lanes ? { ...deps.lanes, slowQueue: { send: sendVia(deps.lanes.slowQueue, "slow") } } : deps.lanes,
+  };
+}
+
+/** Calls made before the event loop turns are handed to `flush` together; each caller waits for its group. */
+function coalesced<T>(flush: (items: T[]) => Promise<void>): (item: T) => Promise<void> {
+  type Group = { item: T; resolve: () => void; reject: (e: unknown) => void }[];
+  let group: Group | null = null;
+  return (item) =>
+    new Promise<void>((resolve, reject) => {
+      if (!group) {
+        const mine: Group = [];
+        group = mine;
+        setImmediate(() => {
+          group = null;
+          flush(mine.map((g) => g.item)).then(
+            () => mine.forEach((g) => g.resolve()),
+            (error) => mine.forEach((g) => g.reject(error)),
+          );
+        });
+      }
+      group!.push({ item, resolve, reject });
+    });
 }

@@ -190,6 +190,12 @@ export interface DeliveryLog {
    * before that rung. The attempt's outcome removes `wait_reason`.
    */
   markWaiting(delivery: Delivery, rung: number, wait: { reason: string; nextAttemptAt: string }): Promise<void>;
+  /**
+   * markWaiting for several deliveries at once (a batch's records moved together): one
+   * TransactWriteItems, each write with its own condition; if any is refused, each is written on
+   * its own as markWaiting writes it.
+   */
+  markWaitingMany(entries: { delivery: Delivery; rung: number; wait: { reason: string; nextAttemptAt: string } }[]): Promise<void>;
   /** Counts an attempt whose outcome no longer applies (its ladder was canceled while it was in flight). */
   countAttempt(webhookId: string, deliveryId: string): Promise<void>;
   /** Creates the delivery as given unless it exists (canceled before any attempt). */

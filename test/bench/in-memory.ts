@@ -216,6 +216,7 @@ export function memoryDeliveryLog(): DeliveryLog & { attempts: Map<string, Attem
     listOpenDeliveries: () => unused("listOpenDeliveries"),
     listFailed: () => unused("listFailed"),
     markWaiting: () => unused("markWaiting"),
+    markWaitingMany: () => unused("markWaitingMany"),
   };
 }
 

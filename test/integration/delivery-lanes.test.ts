@@ -219,10 +219,14 @@ describe("one endpoint's trouble is its own", () => {
     const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
     await attemptDelivery({ ...deps, lanes: null }, message(0));
     const reads = { webhook: 0, health: 0 };
+    const writes: number[] = [];
+    const sends: number[] = [];
     const counted = {
       ...deps,
       webhooks: { ...deps.webhooks, getWebhook: (...a: Parameters<typeof deps.webhooks.getWebhook>) => (reads.webhook++, deps.webhooks.getWebhook(...a)) },
       health: { ...deps.health, getHealth: (...a: Parameters<typeof deps.health.getHealth>) => (reads.health++, deps.health.getHealth(...a)) },
+      log: { ...deps.log, markWaitingMany: (e: Parameters<typeof deps.log.markWaitingMany>[0]) => (writes.push(e.length), deps.log.markWaitingMany(e)) },
+      lanes: { ...deps.lanes!, slowQueue: { send: (m: Parameters<typeof deps.queue.send>[0]) => (sends.push(m.length), deps.lanes!.slowQueue.send(m)) } },
     };
     const batch = Array.from({ length: 10 }, (_, i) => message(i + 1));
     const records = toSqsRecords(
@@ -236,6 +240,9 @@ describe("one endpoint's trouble is its own", () => {
     // Assert: one read of each for the batch (not ten), all ten on the slow queue, none attempted here.
     expect(answer).toEqual({ batchItemFailures: [] });
     expect(reads).toEqual({ webhook: 1, health: 1 });
+    // …and their ten waits in one write (a transaction) and one send, not ten of each.
+    expect(writes).toEqual([10]);
+    expect(sends).toEqual([10]);
     const moved: string[] = [];
     for (let i = 0; i < 5 && moved.length < 10; i++) {
       const out = await embedded.sqsClient.send(new ReceiveMessageCommand({ QueueUrl: slowQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
@@ -245,6 +252,36 @@ describe("one endpoint's trouble is its own", () => {
     expect(receiver.requests).toHaveLength(1);
     const views = await Promise.all(batch.map((m) => getDelivery(deps, principal, number, webhook.id, m.deliveryId)));
     expect(views.every((v) => v.status === "pending" && v.attempt_count === 0 && v.wait_reason === "endpoint_failing")).toBe(true);
+    await receiver.close();
+  });
+
+  it("writes each wait on its own when the batch's transaction is refused, leaving a delivery that was already attempted as it was", async () => {
+    // Arrange: three first attempts of a failing endpoint; one of them already went out (a message given twice).
+    const { deps } = await laneDeps();
+    const receiver = await startReceiver((_, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
+    const three = [1, 2, 3].map((i) => message(i));
+    await attemptDelivery({ ...deps, lanes: null }, three[0]!);
+    const records = toSqsRecords(
+      three.map((m, i) => ({ MessageId: `m${i}`, ReceiptHandle: `r${i}`, Body: JSON.stringify(m) })),
+      "arn:aws:sqs:us-east-1:000000000000:main",
+    );
+
+    // Act
+    const answer = await createDeliveryHandler(deps, "main")({ Records: records } as never, {} as never);
+
+    // Assert: the two fresh ones wait with their reason; the attempted one keeps its attempt and status.
+    expect(answer).toEqual({ batchItemFailures: [] });
+    const [attempted, ...fresh] = await Promise.all(three.map((m) => getDelivery(deps, principal, number, webhook.id, m.deliveryId)));
+    expect(attempted).toMatchObject({ status: "retrying", attempt_count: 1 });
+    expect(fresh.map((v) => [v.status, v.attempt_count, v.wait_reason])).toEqual([
+      ["pending", 0, "endpoint_failing"],
+      ["pending", 0, "endpoint_failing"],
+    ]);
+    expect(receiver.requests).toHaveLength(1);
     await receiver.close();
   });
 });

@@ -2,6 +2,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
   type AttributeValue,
   type QueryCommandInput,
@@ -47,6 +48,54 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
 
   const byCreated = createdIndex(client, tableName, deliveryFromItem);
 
+  /**
+   * A held delivery's write: a fresh first attempt (no item yet) is put as pending with why it
+   * waits, unless it exists; otherwise (or when the put finds the item) its wait is set while it
+   * is still on that ladder, open and before that rung.
+   */
+  function waitingWrites(delivery: Delivery, rung: number, wait: { reason: string; nextAttemptAt: string }) {
+    const fresh = delivery.rung === 0 && delivery.attemptCount === 0 && delivery.generation === 0;
+    const put = fresh
+      ? {
+          TableName: tableName,
+          Item: withoutNulls(deliveryItem({ ...delivery, nextAttemptAt: wait.nextAttemptAt, waitReason: wait.reason }, clock.now())),
+          ConditionExpression: "attribute_not_exists(pk)",
+        }
+      : null;
+    const update = {
+      TableName: tableName,
+      Key: deliveryKey(delivery.webhookId, delivery.id),
+      UpdateExpression: "SET wait_reason = :why, next_attempt_at = :next",
+      ConditionExpression: "attribute_exists(pk) AND #gen = :gen AND #rung < :rung AND #st IN (:pending, :retrying)",
+      ExpressionAttributeNames: { "#gen": "generation", "#rung": "rung", "#st": "status" },
+      ExpressionAttributeValues: {
+        ":why": S(wait.reason),
+        ":next": S(wait.nextAttemptAt),
+        ":gen": N(delivery.generation),
+        ":rung": N(rung),
+        ":pending": S("pending"),
+        ":retrying": S("retrying"),
+      },
+    };
+    return { put, update };
+  }
+
+  async function markOne(delivery: Delivery, rung: number, wait: { reason: string; nextAttemptAt: string }): Promise<void> {
+    const { put, update } = waitingWrites(delivery, rung, wait);
+    if (put) {
+      try {
+        await client.send(new PutItemCommand(put));
+        return;
+      } catch (e) {
+        if (!isConditionFailed(e)) throw e;
+      }
+    }
+    await client.send(new UpdateItemCommand(update)).catch((e) => {
+      // The delivery moved on (canceled, redelivered): the moved message will find it stale.
+      if (!isConditionFailed(e)) throw e;
+    });
+  }
+
   return {
     async putAttempt(webhookId, deliveryId, record) {
       try {
@@ -91,37 +140,30 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
       }
     },
 
-    async markWaiting(delivery, rung, wait) {
-      const fresh = delivery.rung === 0 && delivery.attemptCount === 0 && delivery.generation === 0;
-      if (fresh) {
-        const item = withoutNulls(deliveryItem({ ...delivery, nextAttemptAt: wait.nextAttemptAt, waitReason: wait.reason }, clock.now()));
-        try {
-          await client.send(new PutItemCommand({ TableName: tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
-          return;
-        } catch (e) {
-          if (!isConditionFailed(e)) throw e;
-        }
+    markWaiting: markOne,
+
+    async markWaitingMany(entries) {
+      // A transaction takes at most 100 actions and one per item (a message given twice in a batch).
+      const distinct = new Set(entries.map((e) => `${e.delivery.webhookId} ${e.delivery.id}`)).size === entries.length;
+      if (entries.length <= 1 || entries.length > 100 || !distinct) {
+        await Promise.all(entries.map((e) => markOne(e.delivery, e.rung, e.wait)));
+        return;
       }
-      await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: deliveryKey(delivery.webhookId, delivery.id),
-          UpdateExpression: "SET wait_reason = :why, next_attempt_at = :next",
-          ConditionExpression: "attribute_exists(pk) AND #gen = :gen AND #rung < :rung AND #st IN (:pending, :retrying)",
-          ExpressionAttributeNames: { "#gen": "generation", "#rung": "rung", "#st": "status" },
-          ExpressionAttributeValues: {
-            ":why": S(wait.reason),
-            ":next": S(wait.nextAttemptAt),
-            ":gen": N(delivery.generation),
-            ":rung": N(rung),
-            ":pending": S("pending"),
-            ":retrying": S("retrying"),
-          },
-        }),
-      ).catch((e) => {
-        // The delivery moved on (canceled, redelivered): the moved message will find it stale.
-        if (!isConditionFailed(e)) throw e;
-      });
+      // The usual case, a batch of fresh deliveries of a troubled endpoint: one transaction, each write
+      // with its own condition. Any refusal (an item that exists, a conflict) writes each on its own.
+      try {
+        await client.send(
+          new TransactWriteItemsCommand({
+            TransactItems: entries.map(({ delivery, rung, wait }) => {
+              const { put, update } = waitingWrites(delivery, rung, wait);
+              return put ? { Put: put } : { Update: update };
+            }),
+          }),
+        );
+      } catch (e) {
+        if ((e as Error).name !== "TransactionCanceledException" && (e as Error).name !== "TransactionConflictException") throw e;
+        await Promise.all(entries.map((x) => markOne(x.delivery, x.rung, x.wait)));
+      }
     },
 
     async countAttempt(webhookId, deliveryId) {
