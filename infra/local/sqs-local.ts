@@ -7,6 +7,8 @@ import type { LocalCredentials } from "./credentials.js";
 import { checkSigV4 } from "./sigv4.js";
 import { checkSqsSend, type EntryFailure, type SqsError } from "./sqs-rules.js";
 import { sendWaiter } from "./send-waiter.js";
+import { FairShare } from "./sqs-fair.js";
+import { createHash, randomUUID } from "node:crypto";
 
 interface JournaledMessage {
   id: string;
@@ -14,7 +16,15 @@ interface JournaledMessage {
   body: string;
   /** When the message may be received (epoch ms): its DelaySeconds, kept across a restart. */
   visibleAt: number;
+  /** Its MessageGroupId (fair queues), kept across a restart. */
+  group?: string;
 }
+
+/** A send marked so by this layer is a held message being let in (sqs-fair.ts): its place is already taken. */
+const ADMITTED_HEADER = "x-vnw-fair-admitted";
+const md5 = (body: string) => createHash("md5").update(body, "utf8").digest("hex");
+/** A message fair queues may hold: of a group, visible at once, with no attributes to checksum. */
+const holdable = (e: Record<string, any>) => typeof e.MessageGroupId === "string" && !(Number(e.DelaySeconds) > 0) && !e.MessageAttributes && !e.MessageSystemAttributes;
 
 const byIdOf = (input: Record<string, any>, id: string) => (input.Entries ?? []).find((e: any) => e.Id === id);
 
@@ -26,6 +36,7 @@ function answerError(res: ServerResponse, e: SqsError) {
 }
 
 const queueName = (url: unknown) => (typeof url === "string" ? url.split("/").pop()! : "");
+const groupOf = (e: Record<string, any> | undefined) => (typeof e?.MessageGroupId === "string" ? { group: e.MessageGroupId as string } : {});
 
 /**
  * The embedded SQS: local-aws-sqs (the real SQS JSON API, batches, long polling,
@@ -40,6 +51,8 @@ export async function startLocalSqs(options: {
   journalPath: string;
   queues: { QueueName: string; Attributes?: Record<string, string> }[];
   credentials?: LocalCredentials;
+  /** Fair queues: how many visible messages of one MessageGroupId may wait in a queue at a time (sqs-fair.ts). */
+  fairShare?: number;
 }): Promise<{ endpoint: string; server: Server; close(): Promise<void>; waitForSend(ms: number, since?: number): Promise<void>; onSend(listener: (queue: string, visibleNow: number) => void): () => void }> {
   const journal = new Journal<JournaledMessage>(options.journalPath);
   // local-aws-sqs answers a long poll only when the batch is full or the wait is over; the
@@ -49,6 +62,48 @@ export async function startLocalSqs(options: {
   const waiter = sendWaiter();
   sends.on("send", () => waiter.wake());
   const receipts = new Map<string, string>();
+  const fair = new FairShare(options.fairShare ?? 10);
+  let endpoint = "";
+  let internal: import("@aws-sdk/client-sqs").SQSClient | undefined;
+  /** Lets held messages in (their places taken): one batch send per 10, in order, marked as admitted. */
+  let letting: Promise<void> = Promise.resolve();
+  function letIn(messages: { id: string; queue: string; group: string; body: string }[]) {
+    if (messages.length === 0) return;
+    letting = letting.then(async () => {
+      const { SQSClient, SendMessageBatchCommand } = await import("@aws-sdk/client-sqs");
+      if (!internal) {
+        internal = new SQSClient({ endpoint, region: "us-east-1", credentials: options.credentials ?? { accessKeyId: "local", secretAccessKey: "local" } });
+        internal.middlewareStack.add(
+          (next) => async (args) => {
+            (args.request as { headers: Record<string, string> }).headers[ADMITTED_HEADER] = "1";
+            return next(args);
+          },
+          { step: "build", name: "fairAdmitted" },
+        );
+      }
+      for (let i = 0; i < messages.length; i += 10) {
+        const batch = messages.slice(i, i + 10);
+        const byQueue = new Map<string, typeof batch>();
+        for (const m of batch) byQueue.set(m.queue, [...(byQueue.get(m.queue) ?? []), m]);
+        for (const [queue, list] of byQueue) {
+          try {
+            const out = await internal.send(
+              new SendMessageBatchCommand({
+                QueueUrl: `${endpoint}/123456789012/${queue}`,
+                Entries: list.map((m, j) => ({ Id: String(j), MessageBody: m.body, MessageGroupId: m.group })),
+              }),
+            );
+            const sentOk = new Set((out.Successful ?? []).map((x) => Number(x.Id)));
+            // The copies in the queue are journaled by the send; the held ids go. A refused one stays held in the journal (sent again at the next start).
+            journal.delete(list.filter((_, j) => sentOk.has(j)).map((m) => m.id));
+            list.forEach((m, j) => sentOk.has(j) || fair.unsent(queue, m.group));
+          } catch {
+            list.forEach((m) => fair.unsent(queue, m.group));
+          }
+        }
+      }
+    });
+  }
   const { service, requestHandler } = createRequestHandler({
     port: 0,
     hostname: "127.0.0.1",
@@ -98,17 +153,55 @@ export async function startLocalSqs(options: {
         headers["content-length"] = String(raw.length);
       }
     }
+    // Fair queues: a message of a group with `share` already waiting is held here, answered as sent.
+    const admittedByLayer = req.headers[ADMITTED_HEADER] === "1";
+    const held: { Id?: string; MessageId: string; MD5OfMessageBody: string }[] = [];
+    const admitted = new Set<string>();
+    if (parsed && (action === "SendMessage" || action === "SendMessageBatch")) {
+      const queue = queueName(input.QueueUrl);
+      const entries: Record<string, any>[] = action === "SendMessage" ? [input] : (input.Entries ?? []);
+      const keep: Record<string, any>[] = [];
+      for (const e of entries) {
+        const key = action === "SendMessage" ? "" : String(e.Id);
+        if (!holdable(e)) keep.push(e);
+        else if (admittedByLayer || fair.admit(queue, e.MessageGroupId)) {
+          admitted.add(key);
+          keep.push(e);
+        } else {
+          const id = randomUUID();
+          journal.put([{ id, queue, body: e.MessageBody, visibleAt: Date.now(), group: e.MessageGroupId }]);
+          fair.hold({ id, queue, group: e.MessageGroupId, body: e.MessageBody });
+          held.push({ ...(action === "SendMessage" ? {} : { Id: e.Id }), MessageId: id, MD5OfMessageBody: md5(e.MessageBody) });
+        }
+      }
+      if (held.length > 0) {
+        res.setHeader("content-type", "application/x-amz-json-1.0");
+        if (action === "SendMessage") return res.end(JSON.stringify(held[0]));
+        if (keep.length === 0) return res.end(JSON.stringify({ Successful: held, Failed: failed }));
+        input = { ...input, Entries: keep };
+        raw = Buffer.from(JSON.stringify(input));
+        headers["content-length"] = String(raw.length);
+      }
+    }
     const replay = Object.assign(new PassThrough(), { headers, method: req.method, url: req.url });
     let answered = "";
     const end = res.end.bind(res);
     res.end = ((chunk?: unknown, ...rest: unknown[]) => {
       if (typeof chunk === "string" || Buffer.isBuffer(chunk)) answered = chunk.toString();
-      record(action, input, res.statusCode, answered);
-      if (failed.length > 0 && res.statusCode === 200 && answered) {
-        // The entries refused here are reported beside local-aws-sqs's own answer, as SQS does.
+      record(action, input, res.statusCode, answered, admitted);
+      if ((failed.length > 0 || held.length > 0) && res.statusCode === 200 && answered) {
+        // The entries refused or held here are reported beside local-aws-sqs's own answer, as SQS does.
         const out = JSON.parse(answered);
-        chunk = JSON.stringify({ ...out, Failed: [...(out.Failed ?? []), ...failed] });
+        chunk = JSON.stringify({ ...out, Successful: [...(out.Successful ?? []), ...held], Failed: [...(out.Failed ?? []), ...failed] });
         if (!res.headersSent) res.removeHeader("content-length");
+      } else if (action === "GetQueueAttributes" && res.statusCode === 200 && answered && fair.heldIn(queueName(input.QueueUrl)) > 0) {
+        // Held messages are in the queue as far as a caller can tell.
+        const out = JSON.parse(answered);
+        if (out.Attributes?.ApproximateNumberOfMessages !== undefined) {
+          out.Attributes.ApproximateNumberOfMessages = String(Number(out.Attributes.ApproximateNumberOfMessages) + fair.heldIn(queueName(input.QueueUrl)));
+          chunk = JSON.stringify(out);
+          if (!res.headersSent) res.removeHeader("content-length");
+        }
       }
       return (end as (...a: unknown[]) => ServerResponse)(chunk, ...rest);
     }) as typeof res.end;
@@ -116,8 +209,13 @@ export async function startLocalSqs(options: {
     await requestHandler(replay as never, res);
   });
 
-  function record(action: string, input: Record<string, any>, status: number, answered: string) {
-    if (status !== 200 || !answered) return;
+  function record(action: string, input: Record<string, any>, status: number, answered: string, admitted: Set<string>) {
+    if (status !== 200 || !answered) {
+      // Places taken for a send that did not happen are free again.
+      const entries: Record<string, any>[] = action === "SendMessage" ? [input] : action === "SendMessageBatch" ? (input.Entries ?? []) : [];
+      for (const e of entries) if (admitted.has(action === "SendMessage" ? "" : String(e.Id))) fair.unsent(queueName(input.QueueUrl), e.MessageGroupId);
+      return;
+    }
     let out: Record<string, any>;
     try {
       out = JSON.parse(answered);
@@ -128,22 +226,26 @@ export async function startLocalSqs(options: {
     const queue = queueName(input.QueueUrl);
     switch (action) {
       case "SendMessage":
+        if (admitted.has("")) fair.sent(queue, input.MessageGroupId, out.MessageId);
         sends.emit("send", queue, Number(input.DelaySeconds) > 0 ? 0 : 1);
-        journal.put([{ id: out.MessageId, queue, body: input.MessageBody, visibleAt: now + (Number(input.DelaySeconds) || 0) * 1000 }]);
+        journal.put([{ id: out.MessageId, queue, body: input.MessageBody, visibleAt: now + (Number(input.DelaySeconds) || 0) * 1000, ...groupOf(input) }]);
         break;
       case "SendMessageBatch": {
         sends.emit("send", queue, (out.Successful ?? []).filter((x: any) => !(Number(byIdOf(input, x.Id)?.DelaySeconds) > 0)).length);
         const byId = new Map<string, any>((input.Entries ?? []).map((e: any) => [e.Id, e]));
+        for (const f of out.Failed ?? []) if (admitted.has(String(f.Id))) fair.unsent(queue, byId.get(f.Id)?.MessageGroupId);
         journal.put(
           (out.Successful ?? []).map((s: any) => {
             const e = byId.get(s.Id);
-            return { id: s.MessageId, queue, body: e?.MessageBody ?? "", visibleAt: now + (Number(e?.DelaySeconds) || 0) * 1000 };
+            if (admitted.has(String(s.Id))) fair.sent(queue, e.MessageGroupId, s.MessageId);
+            return { id: s.MessageId, queue, body: e?.MessageBody ?? "", visibleAt: now + (Number(e?.DelaySeconds) || 0) * 1000, ...groupOf(e) };
           }),
         );
         break;
       }
       case "ReceiveMessage":
         for (const m of out.Messages ?? []) receipts.set(m.ReceiptHandle, m.MessageId);
+        letIn(fair.received((out.Messages ?? []).map((m: any) => m.MessageId)));
         break;
       case "DeleteMessage": {
         const id = receipts.get(input.ReceiptHandle);
@@ -167,6 +269,7 @@ export async function startLocalSqs(options: {
         break;
       }
       case "PurgeQueue":
+        fair.purge(queue);
         journal.delete(journal.entries().filter((m) => m.queue === queue).map((m) => m.id));
         break;
     }
@@ -175,7 +278,7 @@ export async function startLocalSqs(options: {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   (service as { PORT: number }).PORT = port;
-  const endpoint = `http://127.0.0.1:${port}`;
+  endpoint = `http://127.0.0.1:${port}`;
 
   // Put back what was in the queues when the last run stopped: same body, fresh id.
   const leftovers = journal.entries();
@@ -194,6 +297,7 @@ export async function startLocalSqs(options: {
             Entries: batch.map((m, j) => ({
               Id: String(j),
               MessageBody: m.body,
+              ...(m.group ? { MessageGroupId: m.group } : {}),
               DelaySeconds: Math.min(900, Math.max(0, Math.ceil((m.visibleAt - Date.now()) / 1000))),
             })),
           }),
@@ -208,7 +312,11 @@ export async function startLocalSqs(options: {
   return {
     endpoint,
     server,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await letting;
+      internal?.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
     onSend: (listener) => {
       sends.on("send", listener);
       return () => sends.off("send", listener);
