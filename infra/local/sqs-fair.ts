@@ -12,8 +12,10 @@
  * group alone still has its next messages in the queue as fast as its messages are taken, so
  * one endpoint's burst drains at full speed when nobody else is waiting.
  *
- * Delayed messages (DelaySeconds > 0) are never held: they are invisible until due and do not
- * stand in front of anyone while they wait. Pure bookkeeping; sqs-local.ts does the sending.
+ * A delayed message (DelaySeconds > 0) goes in at once, uncounted, while its group holds
+ * nothing (it stands in front of nobody until it is due); otherwise it is held too, in order of
+ * when it is due, and let in once due and given a place. Pure bookkeeping with the time passed
+ * in; sqs-local.ts does the sending and arms a timer for `nextDue`.
  */
 export interface HeldMessage {
   /** The id this layer answered the send with (journaled under it until it is let in). */
@@ -21,6 +23,8 @@ export interface HeldMessage {
   queue: string;
   group: string;
   body: string;
+  /** When it may be received (epoch ms): the send time, plus its DelaySeconds. */
+  visibleAt: number;
 }
 
 export class FairShare {
@@ -42,16 +46,19 @@ export class FairShare {
   }
 
   /**
-   * A visible-at-once message of `group` is being sent: true when it may go into the queue now
-   * (its place is taken; give it back with `unsent` if the send fails), false when it must be held
-   * (its group has `share` waiting, or older messages held: a group's order is kept).
+   * A message of `group`, due at `visibleAt`, is being sent. "in": it goes into the queue now and
+   * its place is taken (give it back with `unsent` if the send fails); "through": it is delayed
+   * and its group holds nothing, so it goes in uncounted; "hold": its group has `share` waiting,
+   * or holds older messages (a group's order is kept) — hold it.
    */
-  admit(queue: string, group: string): boolean {
+  admit(queue: string, group: string, visibleAt: number, now: number): "in" | "through" | "hold" {
+    if ((this.held.get(queue)?.get(group)?.length ?? 0) > 0) return "hold";
+    if (visibleAt > now) return "through";
     const waiting = this.groupsOf(this.waiting, queue);
     const n = waiting.get(group) ?? 0;
-    if (n >= this.share || (this.held.get(queue)?.get(group)?.length ?? 0) > 0) return false;
+    if (n >= this.share) return "hold";
     waiting.set(group, n + 1);
-    return true;
+    return "in";
   }
 
   /** The message let in by `admit` is in the queue under `messageId`. */
@@ -59,19 +66,69 @@ export class FairShare {
     this.counted.set(messageId, { queue, group });
   }
 
-  /** The message let in by `admit` (or `received`) was not sent after all: its place is free again. */
-  unsent(queue: string, group: string): void {
+  /**
+   * The message let in by `admit` (or `received`) was not sent after all: its place is free
+   * again, and goes to the group's oldest held message if it has one (returned, to send now).
+   */
+  unsent(queue: string, group: string, now: number): HeldMessage[] {
     const waiting = this.groupsOf(this.waiting, queue);
     const n = (waiting.get(group) ?? 1) - 1;
     if (n <= 0) waiting.delete(group);
     else waiting.set(group, n);
+    return this.refill(queue, group, now);
   }
 
+  /** Held messages whose send failed go back to the front of their groups, their places freed. */
+  putBack(messages: readonly HeldMessage[]): void {
+    for (const m of [...messages].reverse()) {
+      const waiting = this.groupsOf(this.waiting, m.queue);
+      const n = (waiting.get(m.group) ?? 1) - 1;
+      if (n <= 0) waiting.delete(m.group);
+      else waiting.set(m.group, n);
+      const groups = this.groupsOf(this.held, m.queue);
+      groups.set(m.group, [m, ...(groups.get(m.group) ?? [])]);
+    }
+  }
+
+  /** Every group's free places to its held messages (after a failed send, on a timer). */
+  refillAll(now: number): HeldMessage[] {
+    return [...this.held].flatMap(([queue, groups]) => [...groups.keys()].flatMap((group) => this.refill(queue, group, now)));
+  }
+
+  /** The group's free places to its oldest held messages that are due. */
+  private refill(queue: string, group: string, now: number): HeldMessage[] {
+    const list = this.held.get(queue)?.get(group);
+    const waiting = this.groupsOf(this.waiting, queue);
+    const out: HeldMessage[] = [];
+    while (list && list.length > 0 && list[0]!.visibleAt <= now && (waiting.get(group) ?? 0) < this.share) {
+      out.push(list.shift()!);
+      waiting.set(group, (waiting.get(group) ?? 0) + 1);
+    }
+    if (list && list.length === 0) this.held.get(queue)!.delete(group);
+    return out;
+  }
+
+  /** Holds a message in its group, in order of when it is due (after any due at the same time). */
   hold(message: HeldMessage): void {
     const groups = this.groupsOf(this.held, message.queue);
     const list = groups.get(message.group);
-    if (list) list.push(message);
-    else groups.set(message.group, [message]);
+    if (!list) return void groups.set(message.group, [message]);
+    let i = list.length;
+    while (i > 0 && list[i - 1]!.visibleAt > message.visibleAt) i--;
+    list.splice(i, 0, message);
+  }
+
+  /** The earliest time a held message that has a free place becomes due (a timer then calls refillAll), or null. */
+  nextDue(now: number): number | null {
+    let next: number | null = null;
+    for (const [queue, groups] of this.held) {
+      for (const [group, list] of groups) {
+        const front = list[0];
+        if (!front || front.visibleAt <= now || (this.waiting.get(queue)?.get(group) ?? 0) >= this.share) continue;
+        if (next === null || front.visibleAt < next) next = front.visibleAt;
+      }
+    }
+    return next;
   }
 
   /**
@@ -79,25 +136,13 @@ export class FairShare {
    * group's oldest held messages take the free places. Returns the messages to send now (their
    * places already taken).
    */
-  received(messageIds: readonly string[]): HeldMessage[] {
-    const freed = new Set<string>();
+  received(messageIds: readonly string[], now: number): HeldMessage[] {
+    const out: HeldMessage[] = [];
     for (const id of messageIds) {
       const c = this.counted.get(id);
       if (!c) continue;
       this.counted.delete(id);
-      this.unsent(c.queue, c.group);
-      freed.add(`${c.queue}\n${c.group}`);
-    }
-    const out: HeldMessage[] = [];
-    for (const key of freed) {
-      const [queue, group] = key.split("\n") as [string, string];
-      const list = this.held.get(queue)?.get(group);
-      const waiting = this.groupsOf(this.waiting, queue);
-      while (list && list.length > 0 && (waiting.get(group) ?? 0) < this.share) {
-        out.push(list.shift()!);
-        waiting.set(group, (waiting.get(group) ?? 0) + 1);
-      }
-      if (list && list.length === 0) this.held.get(queue)!.delete(group);
+      out.push(...this.unsent(c.queue, c.group, now));
     }
     return out;
   }

@@ -23,8 +23,8 @@ interface JournaledMessage {
 /** A send marked so by this layer is a held message being let in (sqs-fair.ts): its place is already taken. */
 const ADMITTED_HEADER = "x-vnw-fair-admitted";
 const md5 = (body: string) => createHash("md5").update(body, "utf8").digest("hex");
-/** A message fair queues may hold: of a group, visible at once, with no attributes to checksum. */
-const holdable = (e: Record<string, any>) => typeof e.MessageGroupId === "string" && !(Number(e.DelaySeconds) > 0) && !e.MessageAttributes && !e.MessageSystemAttributes;
+/** A message fair queues may hold: of a group, with no attributes to checksum. */
+const holdable = (e: Record<string, any>) => typeof e.MessageGroupId === "string" && !e.MessageAttributes && !e.MessageSystemAttributes;
 
 const byIdOf = (input: Record<string, any>, id: string) => (input.Entries ?? []).find((e: any) => e.Id === id);
 
@@ -65,9 +65,24 @@ export async function startLocalSqs(options: {
   const fair = new FairShare(options.fairShare ?? 10);
   let endpoint = "";
   let internal: import("@aws-sdk/client-sqs").SQSClient | undefined;
-  /** Lets held messages in (their places taken): one batch send per 10, in order, marked as admitted. */
+  /** Held messages that become due with a place free are let in by a timer (no receive may come to do it). */
+  let dueTimer: { at: number; timer: NodeJS.Timeout } | null = null;
+  function armDueTimer() {
+    const next = fair.nextDue(Date.now());
+    if (next === null || (dueTimer && dueTimer.at <= next)) return;
+    if (dueTimer) clearTimeout(dueTimer.timer);
+    const timer = setTimeout(() => {
+      dueTimer = null;
+      letIn(fair.refillAll(Date.now()));
+      armDueTimer();
+    }, Math.max(0, next - Date.now()) + 5);
+    timer.unref();
+    dueTimer = { at: next, timer };
+  }
+  /** Lets held messages in (their places taken, all due): one batch send per 10, in order, marked as admitted. */
   let letting: Promise<void> = Promise.resolve();
-  function letIn(messages: { id: string; queue: string; group: string; body: string }[]) {
+  function letIn(messages: import("./sqs-fair.js").HeldMessage[]) {
+    armDueTimer();
     if (messages.length === 0) return;
     letting = letting.then(async () => {
       const { SQSClient, SendMessageBatchCommand } = await import("@aws-sdk/client-sqs");
@@ -81,6 +96,7 @@ export async function startLocalSqs(options: {
           { step: "build", name: "fairAdmitted" },
         );
       }
+      const refused: typeof messages = [];
       for (let i = 0; i < messages.length; i += 10) {
         const batch = messages.slice(i, i + 10);
         const byQueue = new Map<string, typeof batch>();
@@ -94,13 +110,18 @@ export async function startLocalSqs(options: {
               }),
             );
             const sentOk = new Set((out.Successful ?? []).map((x) => Number(x.Id)));
-            // The copies in the queue are journaled by the send; the held ids go. A refused one stays held in the journal (sent again at the next start).
+            // The copies in the queue are journaled by the send; the held ids go.
             journal.delete(list.filter((_, j) => sentOk.has(j)).map((m) => m.id));
-            list.forEach((m, j) => sentOk.has(j) || fair.unsent(queue, m.group));
+            refused.push(...list.filter((_, j) => !sentOk.has(j)));
           } catch {
-            list.forEach((m) => fair.unsent(queue, m.group));
+            refused.push(...list);
           }
         }
+      }
+      // Not let in (a refusal, a failure): back to the front of their groups, tried again in a second.
+      if (refused.length > 0) {
+        fair.putBack(refused);
+        setTimeout(() => letIn(fair.refillAll(Date.now())), 1000).unref();
       }
     });
   }
@@ -161,19 +182,22 @@ export async function startLocalSqs(options: {
       const queue = queueName(input.QueueUrl);
       const entries: Record<string, any>[] = action === "SendMessage" ? [input] : (input.Entries ?? []);
       const keep: Record<string, any>[] = [];
+      const now = Date.now();
       for (const e of entries) {
         const key = action === "SendMessage" ? "" : String(e.Id);
-        if (!holdable(e)) keep.push(e);
-        else if (admittedByLayer || fair.admit(queue, e.MessageGroupId)) {
-          admitted.add(key);
+        const visibleAt = now + (Number(e.DelaySeconds) || 0) * 1000;
+        const decision = !holdable(e) ? "through" : admittedByLayer ? "in" : fair.admit(queue, e.MessageGroupId, visibleAt, now);
+        if (decision !== "hold") {
+          if (decision === "in") admitted.add(key);
           keep.push(e);
         } else {
           const id = randomUUID();
-          journal.put([{ id, queue, body: e.MessageBody, visibleAt: Date.now(), group: e.MessageGroupId }]);
-          fair.hold({ id, queue, group: e.MessageGroupId, body: e.MessageBody });
+          journal.put([{ id, queue, body: e.MessageBody, visibleAt, group: e.MessageGroupId }]);
+          fair.hold({ id, queue, group: e.MessageGroupId, body: e.MessageBody, visibleAt });
           held.push({ ...(action === "SendMessage" ? {} : { Id: e.Id }), MessageId: id, MD5OfMessageBody: md5(e.MessageBody) });
         }
       }
+      if (held.length > 0) armDueTimer();
       if (held.length > 0) {
         res.setHeader("content-type", "application/x-amz-json-1.0");
         if (action === "SendMessage") return res.end(JSON.stringify(held[0]));
@@ -213,7 +237,7 @@ export async function startLocalSqs(options: {
     if (status !== 200 || !answered) {
       // Places taken for a send that did not happen are free again.
       const entries: Record<string, any>[] = action === "SendMessage" ? [input] : action === "SendMessageBatch" ? (input.Entries ?? []) : [];
-      for (const e of entries) if (admitted.has(action === "SendMessage" ? "" : String(e.Id))) fair.unsent(queueName(input.QueueUrl), e.MessageGroupId);
+      for (const e of entries) if (admitted.has(action === "SendMessage" ? "" : String(e.Id))) letIn(fair.unsent(queueName(input.QueueUrl), e.MessageGroupId, Date.now()));
       return;
     }
     let out: Record<string, any>;
@@ -233,7 +257,7 @@ export async function startLocalSqs(options: {
       case "SendMessageBatch": {
         sends.emit("send", queue, (out.Successful ?? []).filter((x: any) => !(Number(byIdOf(input, x.Id)?.DelaySeconds) > 0)).length);
         const byId = new Map<string, any>((input.Entries ?? []).map((e: any) => [e.Id, e]));
-        for (const f of out.Failed ?? []) if (admitted.has(String(f.Id))) fair.unsent(queue, byId.get(f.Id)?.MessageGroupId);
+        for (const f of out.Failed ?? []) if (admitted.has(String(f.Id))) letIn(fair.unsent(queue, byId.get(f.Id)?.MessageGroupId, now));
         journal.put(
           (out.Successful ?? []).map((s: any) => {
             const e = byId.get(s.Id);
@@ -245,7 +269,7 @@ export async function startLocalSqs(options: {
       }
       case "ReceiveMessage":
         for (const m of out.Messages ?? []) receipts.set(m.ReceiptHandle, m.MessageId);
-        letIn(fair.received((out.Messages ?? []).map((m: any) => m.MessageId)));
+        letIn(fair.received((out.Messages ?? []).map((m: any) => m.MessageId), now));
         break;
       case "DeleteMessage": {
         const id = receipts.get(input.ReceiptHandle);
@@ -313,6 +337,7 @@ export async function startLocalSqs(options: {
     endpoint,
     server,
     close: async () => {
+      if (dueTimer) clearTimeout(dueTimer.timer);
       await letting;
       internal?.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -94,6 +94,28 @@ describe("the embedded SQS's fair queues", () => {
     }
   });
 
+  it("holds a busy group's delayed message until it is due, then lets it in even with no receive to make room", async () => {
+    const { client, url, stop } = await start();
+    try {
+      await burst(client, url, "busy", 20);
+      const sentAt = Date.now();
+      await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "busy-late", MessageGroupId: "busy", DelaySeconds: 1 }));
+      // Take the 20 (their places free up), then wait for the held, delayed one.
+      const early = await receiveAll(client, url);
+      expect(early).toHaveLength(20);
+      let late: { body: string; at: number } | null = null;
+      while (!late && Date.now() - sentAt < 5000) {
+        const out = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        if (out.Messages?.length) late = { body: out.Messages[0]!.Body!, at: Date.now() };
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(late?.body).toBe("busy-late");
+      expect(late!.at - sentAt).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await stop();
+    }
+  });
+
   it("keeps held messages across a restart", async () => {
     const first = await start();
     await burst(first.client, first.url, "busy", 50);
