@@ -73,6 +73,20 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     test: false,
   };
 
+  const lanes = deps.lanes ?? null;
+  // An endpoint this instance found troubled within the last second is moved again without
+  // reading its webhook and health: a move makes no attempt, and the slow lane reads both
+  // before it makes one (a burst's records, batch after batch, cost no reads here).
+  if (lanes && lane === "main") {
+    const known = troubledHere.get(message.webhookId);
+    const now = deps.clock.now();
+    if (known && known.until > now.getTime()) {
+      await deps.log.markWaiting({ ...base, generation }, message.rung, { reason: known.reason, nextAttemptAt: now.toISOString() });
+      await lanes.slowQueue.send([message]);
+      return { kind: "moved", reason: known.reason, lane: "slow" };
+    }
+  }
+
   // Each attempt uses the webhook as it is now: deleted or disabled means canceled. Its
   // health (its own item) is read beside it: an automatic disable counts even if a PATCH
   // raced it on the webhook item.
@@ -90,7 +104,6 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
 
   // Issue 10 §1: the main lane sends only what cannot hold it — an endpoint not known to be
   // troubled, within its fleet-wide bound of attempts in flight. The rest goes to the slow lane.
-  const lanes = deps.lanes ?? null;
   let lease: { scope: string; holder: string | null } | null = null;
   if (lanes && lane === "main") {
     const now = deps.clock.now();
@@ -109,6 +122,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     }
     if (reason !== null) {
       const goesAt = target === "main" ? new Date(now.getTime() + lanes.policy.requeueDelayS * 1000) : now;
+      if (target === "slow") remember(troubledHere, message.webhookId, { reason, until: now.getTime() + TROUBLED_MEMO_MS });
       await deps.log.markWaiting({ ...base, generation }, message.rung, { reason, nextAttemptAt: goesAt.toISOString() });
       if (target === "main") await deps.queue!.send([message], { delaySeconds: lanes.policy.requeueDelayS });
       else await lanes.slowQueue.send([message]);
@@ -252,6 +266,15 @@ async function takeLease(
     if (stuck || now >= deadline) return { stuck };
     await new Promise((r) => setTimeout(r, here < policy.maxInFlight ? 50 : 10));
   }
+}
+
+/** How long a move's reading of an endpoint (failing, slow) stands for this instance's next records of it. */
+const TROUBLED_MEMO_MS = 1_000;
+/** Per instance: endpoints moved to the slow lane, and until when the next records of them move without a read. */
+const troubledHere = new Map<string, { reason: WaitReason; until: number }>();
+function remember<V>(map: Map<string, V>, key: string, value: V) {
+  if (map.size > 10_000) map.clear();
+  map.set(key, value);
 }
 
 /** Per instance: this instance's main-lane attempts in flight per endpoint (the lease item counts the fleet's). */

@@ -252,6 +252,18 @@ describe("one endpoint's trouble is its own", () => {
     expect(receiver.requests).toHaveLength(1);
     const views = await Promise.all(batch.map((m) => getDelivery(deps, principal, number, webhook.id, m.deliveryId)));
     expect(views.every((v) => v.status === "pending" && v.attempt_count === 0 && v.wait_reason === "endpoint_failing")).toBe(true);
+
+    // The next batch of it, within the second: moved on what this instance just read — no reads at all.
+    const next = Array.from({ length: 10 }, (_, i) => message(i + 11));
+    const again = await createDeliveryHandler(counted, "main")(
+      { Records: toSqsRecords(next.map((m, i) => ({ MessageId: `n${i}`, ReceiptHandle: `s${i}`, Body: JSON.stringify(m) })), "arn:aws:sqs:us-east-1:000000000000:main") } as never,
+      {} as never,
+    );
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(reads).toEqual({ webhook: 1, health: 1 });
+    expect(writes).toEqual([10, 10]);
+    const nextViews = await Promise.all(next.map((m) => getDelivery(deps, principal, number, webhook.id, m.deliveryId)));
+    expect(nextViews.every((v) => v.status === "pending" && v.wait_reason === "endpoint_failing")).toBe(true);
     await receiver.close();
   });
 
