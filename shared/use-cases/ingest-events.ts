@@ -48,8 +48,9 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
 }
 
 /**
- * Idempotency by the sender's event_id, in an order that can lose nothing: an id already
- * claimed within 24 h answers its first result and queues nothing; otherwise the
+ * Idempotency by the sender's event_id, in an order that can lose nothing (its claim is read
+ * beside the fan-out): an id already claimed within 24 h answers its first result and queues
+ * nothing; otherwise the
  * deliveries are queued first and the id claimed after. A crash between the two leaves no
  * claim, so the sender's retry queues again — the same delivery ids (deliveryIdFor), which
  * the worker records once. A single post claims with a conditional write: two posts racing
@@ -58,20 +59,12 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
  * 100 events is 5 store calls, not 200): racing another post of the same id, both queue the
  * same delivery ids and each answers its own result.
  */
-async function claimAndEnqueue(deps: EventIntakeDeps, planned: Planned[], now: Date, batched: boolean): Promise<IngestResult[]> {
+async function claimAndEnqueue(deps: EventIntakeDeps, planned: Planned[], now: Date, batched: boolean, found: Map<string, IngestResult>): Promise<IngestResult[]> {
   // The same event_id twice in one batch is one event.
   const firstOfId = new Map<string, number>();
   planned.forEach((p, i) => p.claimId && !firstOfId.has(p.claimId) && firstOfId.set(p.claimId, i));
   const isRepeatInBatch = (p: Planned, i: number) => p.claimId !== null && firstOfId.get(p.claimId) !== i;
-  const claimable = planned.filter((p, i) => p.claimId && !isRepeatInBatch(p, i));
-
-  let earlier: (IngestResult | null)[];
-  if (batched) {
-    const found = claimable.length ? await deps.claims.findEvents(claimable.map((p) => p.claimId!), now) : new Map<string, IngestResult>();
-    earlier = planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? (found.get(p.claimId) ?? null) : null));
-  } else {
-    earlier = await Promise.all(planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? deps.claims.findEvent(p.claimId, now) : null)));
-  }
+  const earlier = planned.map((p, i) => (p.claimId && !isRepeatInBatch(p, i) ? (found.get(p.claimId) ?? null) : null));
   const fresh = planned.filter((p, i) => !isRepeatInBatch(p, i) && earlier[i] === null);
   await deps.queue.send(fresh.flatMap((p) => p.messages));
   const claims = new Map<Planned, IngestResult>();
@@ -98,12 +91,21 @@ async function subscriptionsByNumber(deps: EventIntakeDeps, numbers: Iterable<st
   return new Map(unique.map((n, i) => [n, currentOf(lists[i]!.number, lists[i]!.subscriptions)]));
 }
 
+/** The claims of these ids, read beside the fan-out (neither waits for the other). */
+async function findClaims(deps: EventIntakeDeps, eventIds: (string | undefined)[], now: Date, batched: boolean): Promise<Map<string, IngestResult>> {
+  const ids = [...new Set(eventIds.filter((id): id is string => !!id))];
+  if (ids.length === 0) return new Map();
+  if (batched) return deps.claims.findEvents(ids, now);
+  const results = await Promise.all(ids.map((id) => deps.claims.findEvent(id, now)));
+  return new Map(ids.flatMap((id, i) => (results[i] ? [[id, results[i]!] as const] : [])));
+}
+
 export async function ingestEvent(deps: EventIntakeDeps, raw: unknown): Promise<IngestResult & { messages: number }> {
   const now = deps.clock.now();
   const { eventId, payload } = validate(raw, "");
-  const subs = await subscriptionsByNumber(deps, [payload.virtual_number]);
+  const [subs, found] = await Promise.all([subscriptionsByNumber(deps, [payload.virtual_number]), findClaims(deps, [eventId], now, false)]);
   const planned = plan(eventId, payload, subs.get(payload.virtual_number)!, now);
-  const [result] = await claimAndEnqueue(deps, [planned], now, false);
+  const [result] = await claimAndEnqueue(deps, [planned], now, false, found);
   return { ...result!, messages: result === planned.result ? planned.messages.length : 0 };
 }
 
@@ -120,9 +122,12 @@ export async function ingestBatch(deps: EventIntakeDeps, raws: unknown[]): Promi
     }
   });
   const ok = validated.filter((v): v is Exclude<typeof v, AppError> => !(v instanceof AppError));
-  const subs = await subscriptionsByNumber(deps, ok.map((v) => v.payload.virtual_number));
+  const [subs, found] = await Promise.all([
+    subscriptionsByNumber(deps, ok.map((v) => v.payload.virtual_number)),
+    findClaims(deps, ok.map((v) => v.eventId), now, true),
+  ]);
   const planned = ok.map((v) => plan(v.eventId, v.payload, subs.get(v.payload.virtual_number)!, now));
-  const results = await claimAndEnqueue(deps, planned, now, true);
+  const results = await claimAndEnqueue(deps, planned, now, true, found);
   let next = 0;
   return validated.map((v) => (v instanceof AppError ? errorBody(v) : results[next++]!));
 }
