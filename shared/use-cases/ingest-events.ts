@@ -50,8 +50,7 @@ function plan(eventId: string | undefined, payload: EventPayload, subscriptions:
 /**
  * Idempotency by the sender's event_id, in an order that can lose nothing (its claim is read
  * beside the fan-out): an id already claimed within 24 h answers its first result and queues
- * nothing; otherwise the
- * deliveries are queued first and the id claimed after. A crash between the two leaves no
+ * nothing; otherwise the deliveries are queued first and the id claimed after. A crash between the two leaves no
  * claim, so the sender's retry queues again — the same delivery ids (deliveryIdFor), which
  * the worker records once. A single post claims with a conditional write: two posts racing
  * each other both queue, one claim wins, and both answer its result. A batch post reads its
