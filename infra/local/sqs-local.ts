@@ -183,6 +183,7 @@ export async function startLocalSqs(options: {
       const entries: Record<string, any>[] = action === "SendMessage" ? [input] : (input.Entries ?? []);
       const keep: Record<string, any>[] = [];
       const now = Date.now();
+      const toJournal: JournaledMessage[] = [];
       for (const e of entries) {
         const key = action === "SendMessage" ? "" : String(e.Id);
         const visibleAt = now + (Number(e.DelaySeconds) || 0) * 1000;
@@ -192,11 +193,13 @@ export async function startLocalSqs(options: {
           keep.push(e);
         } else {
           const id = randomUUID();
-          journal.put([{ id, queue, body: e.MessageBody, visibleAt, group: e.MessageGroupId }]);
+          toJournal.push({ id, queue, body: e.MessageBody, visibleAt, group: e.MessageGroupId });
           fair.hold({ id, queue, group: e.MessageGroupId, body: e.MessageBody, visibleAt });
           held.push({ ...(action === "SendMessage" ? {} : { Id: e.Id }), MessageId: id, MD5OfMessageBody: md5(e.MessageBody) });
         }
       }
+      // Held messages are journaled (one append for the request) before the send is answered.
+      journal.put(toJournal);
       if (held.length > 0) armDueTimer();
       if (held.length > 0) {
         res.setHeader("content-type", "application/x-amz-json-1.0");
