@@ -74,25 +74,33 @@ async function startSnippet(file: (typeof SNIPPETS)[number], secret: string): Pr
   mkdirSync(dir, { recursive: true });
   const path = join(dir, file);
   writeFileSync(path, snippetText(file).replace(PLACEHOLDER, secret));
-  const port = await freePort();
-  const env = { ...process.env, PORT: String(port), GOCACHE: join(work, "gocache"), GOPATH: join(work, "gopath"), GOFLAGS: "-mod=mod" };
+  const goEnv = { ...process.env, GOCACHE: join(work, "gocache"), GOPATH: join(work, "gopath"), GOFLAGS: "-mod=mod" };
   if (file === "verify.go") {
-    const built = spawn("go", ["build", "-o", join(dir, "verify"), path], { cwd: dir, env, stdio: "inherit" });
+    // Built before a port is chosen: a port picked seconds before anything listens on it can go to another test's receiver.
+    const built = spawn("go", ["build", "-o", join(dir, "verify"), path], { cwd: dir, env: goEnv, stdio: "inherit" });
     const code = await new Promise((r) => built.once("exit", r));
     if (code !== 0) throw new Error(`go build exited ${code}`);
   }
-  const command: Record<typeof file, [string, string[]]> = {
-    "verify.mjs": [process.execPath, [path]],
-    "verify.py": ["python3", [path]],
-    "verify.go": [join(dir, "verify"), []],
-    "verify.php": ["php", ["-S", `127.0.0.1:${port}`, path]],
-  };
-  const [bin, args] = command[file];
-  // PHP's built-in server logs every connection to stderr; the others print nothing unless they fail.
-  const child = spawn(bin, args, { cwd: dir, env, stdio: ["ignore", "ignore", file === "verify.php" ? "ignore" : "inherit"] });
-  running.push(child);
-  await eventually(() => accepts(port), (up) => up, { timeoutMs: 60_000, intervalMs: 200, what: `${file} listening on ${port}` });
-  return `http://127.0.0.1:${port}/`;
+  for (let tries = 1; ; tries++) {
+    const port = await freePort();
+    const env = { ...goEnv, PORT: String(port) };
+    const command: Record<typeof file, [string, string[]]> = {
+      "verify.mjs": [process.execPath, [path]],
+      "verify.py": ["python3", [path]],
+      "verify.go": [join(dir, "verify"), []],
+      "verify.php": ["php", ["-S", `127.0.0.1:${port}`, path]],
+    };
+    const [bin, args] = command[file];
+    // PHP's built-in server logs every connection to stderr; the others print nothing unless they fail.
+    const child = spawn(bin, args, { cwd: dir, env, stdio: ["ignore", "ignore", file === "verify.php" ? "ignore" : "inherit"] });
+    running.push(child);
+    const exited = new Promise<true>((r) => child.once("exit", () => r(true)));
+    await Promise.race([eventually(() => accepts(port), (up) => up, { timeoutMs: 60_000, intervalMs: 200, what: `${file} listening on ${port}` }), exited]);
+    // The port is the snippet's only if the snippet still runs (it exits when another process took the port first).
+    const lost = await Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), 300))]);
+    if (!lost) return `http://127.0.0.1:${port}/`;
+    if (tries >= 3) throw new Error(`${file} could not listen (three ports taken first)`);
+  }
 }
 
 /** Sends one event and answers what the snippet said to its (first) attempt. */
