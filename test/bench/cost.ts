@@ -81,7 +81,10 @@ function itemKind(input: Record<string, any>): string {
     return "number + webhooks";
   }
   if (input.TransactItems) return "transaction";
-  const sk: string | undefined = (input.Item ?? input.Key)?.sk?.S;
+  // A batch call: the kind of its first item (a batch's items are of one kind on these paths).
+  const batch = input.RequestItems ? (Object.values(input.RequestItems)[0] as any) : undefined;
+  const first = batch ? (batch.Keys?.[0] ?? batch[0]?.PutRequest?.Item ?? batch[0]?.DeleteRequest?.Key) : undefined;
+  const sk: string | undefined = (first ?? input.Item ?? input.Key)?.sk?.S;
   if (!sk) return "other";
   if (sk.startsWith("A#")) return "attempt";
   if (sk.startsWith("D#")) return "delivery";
@@ -118,12 +121,20 @@ function countDynamo(client: DynamoDBClient) {
       try {
         const out = await next(args);
         const consumed = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+        let rcu = 0;
         for (const c of (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) as Record<string, number | undefined>[]) {
           const read = c.ReadCapacityUnits ?? (READS.has(command) ? c.CapacityUnits : 0) ?? 0;
           const write = c.WriteCapacityUnits ?? (READS.has(command) ? 0 : c.CapacityUnits) ?? 0;
-          t.rcu += read;
+          rcu += read;
           t.wcu += write;
         }
+        // Counted as a GetItem of every key asked for, found or not (a GetItem of a missing item is
+        // billed; the conservative figure for a batch); DynamoDB Local reports only what it found.
+        if (command === "BatchGetItemCommand") {
+          const keys = Object.values(input.RequestItems ?? {}).reduce((n: number, r: any) => n + (r.Keys?.length ?? 0) * (r.ConsistentRead ? 1 : 0.5), 0);
+          rcu = Math.max(rcu, keys);
+        }
+        t.rcu += rcu;
         return out;
       } catch (error) {
         // A failed condition still costs its write on DynamoDB; none happen on the measured paths.
