@@ -11,6 +11,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 90_000,
+    // expect.poll waits for what a loaded CI machine may take more than its default second to show
+    // (a portal save answered by the local runtime); a condition that never holds still fails.
+    expect: { poll: { timeout: 10_000 } },
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     reporters: ["default", ["json", { outputFile: "node_modules/.cache/vitest-results.json" }]],
   },

@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 import { h, type ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Health } from "./api.js";
 
 /** Times in the reader's own zone, with the ISO value kept in the <time> element. */
@@ -13,7 +13,9 @@ export function When(props: { at: string | null | undefined; empty?: string }) {
 /** A heading that takes the focus when its view opens, so a keyboard or screen-reader user lands on it. */
 export function ViewHeading(props: { children?: ComponentChildren }) {
   const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => ref.current?.focus(), []);
+  // In the same commit as the view (a layout effect, not an effect after paint): a keyboard user who
+  // tabs on at once must not have the focus pulled back to the heading while typing in the form.
+  useLayoutEffect(() => ref.current?.focus(), []);
   return h("h1", { ref, tabIndex: -1 }, props.children);
 }
 
