@@ -80,11 +80,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   if (lanes && lane === "main") {
     const known = troubledHere.get(message.webhookId);
     const now = deps.clock.now();
-    if (known && known.until > now.getTime()) {
-      await deps.log.markWaiting({ ...base, generation }, message.rung, { reason: known.reason, nextAttemptAt: now.toISOString() });
-      await lanes.slowQueue.send([message]);
-      return { kind: "moved", reason: known.reason, lane: "slow" };
-    }
+    if (known && known.until > now.getTime()) return holdBack(deps, lanes, { ...base, generation }, message, known.reason, "slow", now);
   }
 
   // Each attempt uses the webhook as it is now: deleted or disabled means canceled. Its
@@ -121,12 +117,8 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
       }
     }
     if (reason !== null) {
-      const goesAt = target === "main" ? new Date(now.getTime() + lanes.policy.requeueDelayS * 1000) : now;
       if (target === "slow") remember(troubledHere, message.webhookId, { reason, until: now.getTime() + TROUBLED_MEMO_MS });
-      await deps.log.markWaiting({ ...base, generation }, message.rung, { reason, nextAttemptAt: goesAt.toISOString() });
-      if (target === "main") await deps.queue!.send([message], { delaySeconds: lanes.policy.requeueDelayS });
-      else await lanes.slowQueue.send([message]);
-      return { kind: "moved", reason, lane: target };
+      return holdBack(deps, lanes, { ...base, generation }, message, reason, target, now);
     }
   }
 
@@ -165,6 +157,26 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     duplicate: written.duplicate,
     applied: written.applied,
   };
+}
+
+/**
+ * Holds a delivery back from the main lane with its rung: its log shows why it waits and when it
+ * goes (now, in the slow lane; or requeueDelayS later, in the main lane), then its message goes there.
+ */
+async function holdBack(
+  deps: WorkerDeps,
+  lanes: NonNullable<WorkerDeps["lanes"]>,
+  delivery: Delivery,
+  message: DeliveryMessage,
+  reason: WaitReason,
+  target: "slow" | "main",
+  now: Date,
+): Promise<AttemptResult> {
+  const goesAt = target === "main" ? new Date(now.getTime() + lanes.policy.requeueDelayS * 1000) : now;
+  await deps.log.markWaiting(delivery, message.rung, { reason, nextAttemptAt: goesAt.toISOString() });
+  if (target === "main") await deps.queue!.send([message], { delaySeconds: lanes.policy.requeueDelayS });
+  else await lanes.slowQueue.send([message]);
+  return { kind: "moved", reason, lane: target };
 }
 
 /**
@@ -272,6 +284,7 @@ async function takeLease(
 const TROUBLED_MEMO_MS = 1_000;
 /** Per instance: endpoints moved to the slow lane, and until when the next records of them move without a read. */
 const troubledHere = new Map<string, { reason: WaitReason; until: number }>();
+/** Sets a per-instance memo, dropping all of it first once it holds 10,000 endpoints (memory stays bounded). */
 function remember<V>(map: Map<string, V>, key: string, value: V) {
   if (map.size > 10_000) map.clear();
   map.set(key, value);
@@ -301,8 +314,7 @@ function watchSlow(deps: Pick<WorkerDeps, "health" | "clock" | "logger">, webhoo
     const now = deps.clock.now();
     if ((flaggedUntil.get(webhookId) ?? 0) > now.getTime() + policy.flagMs / 2) return;
     const until = flagUntil(policy, now);
-    flaggedUntil.set(webhookId, Date.parse(until));
-    if (flaggedUntil.size > 10_000) flaggedUntil.clear();
+    remember(flaggedUntil, webhookId, Date.parse(until));
     deps.health.markSlow(webhookId, until).catch((error) => deps.logger.warn("could not flag a slow endpoint", { webhook_id: webhookId, error }));
   }, policy.slowAfterMs);
   timer.unref?.();
