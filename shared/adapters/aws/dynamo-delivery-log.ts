@@ -30,7 +30,7 @@ import {
   withoutNulls,
 } from "./dynamo-delivery-items.js";
 import { createdIndex } from "./dynamo-delivery-index.js";
-import { isConditionFailed } from "./dynamo-errors.js";
+import { cancellationOf, isConditionFailed, isTransactionConflict } from "./dynamo-errors.js";
 
 /** The delivery log: deliveries and their attempts, in the deliveries table (items in ./dynamo-delivery-items.ts). */
 export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: string, clock: { now(): Date } = { now: () => new Date() }): DeliveryLog {
@@ -161,7 +161,7 @@ export function createDynamoDeliveryLog(client: DynamoDBClient, tableName: strin
           }),
         );
       } catch (e) {
-        if ((e as Error).name !== "TransactionCanceledException" && (e as Error).name !== "TransactionConflictException") throw e;
+        if (cancellationOf(e) === null && !isTransactionConflict(e)) throw e;
         await Promise.all(entries.map((x) => markOne(x.delivery, x.rung, x.wait)));
       }
     },
