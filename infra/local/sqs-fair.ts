@@ -71,20 +71,14 @@ export class FairShare {
    * again, and goes to the group's oldest held message if it has one (returned, to send now).
    */
   unsent(queue: string, group: string, now: number): HeldMessage[] {
-    const waiting = this.groupsOf(this.waiting, queue);
-    const n = (waiting.get(group) ?? 1) - 1;
-    if (n <= 0) waiting.delete(group);
-    else waiting.set(group, n);
+    this.release(queue, group);
     return this.refill(queue, group, now);
   }
 
   /** Held messages whose send failed go back to the front of their groups, their places freed. */
   putBack(messages: readonly HeldMessage[]): void {
     for (const m of [...messages].reverse()) {
-      const waiting = this.groupsOf(this.waiting, m.queue);
-      const n = (waiting.get(m.group) ?? 1) - 1;
-      if (n <= 0) waiting.delete(m.group);
-      else waiting.set(m.group, n);
+      this.release(m.queue, m.group);
       const groups = this.groupsOf(this.held, m.queue);
       groups.set(m.group, [m, ...(groups.get(m.group) ?? [])]);
     }
@@ -93,6 +87,14 @@ export class FairShare {
   /** Every group's free places to its held messages (after a failed send, on a timer). */
   refillAll(now: number): HeldMessage[] {
     return [...this.held].flatMap(([queue, groups]) => [...groups.keys()].flatMap((group) => this.refill(queue, group, now)));
+  }
+
+  /** One of the group's places is free again. */
+  private release(queue: string, group: string): void {
+    const waiting = this.groupsOf(this.waiting, queue);
+    const n = (waiting.get(group) ?? 1) - 1;
+    if (n <= 0) waiting.delete(group);
+    else waiting.set(group, n);
   }
 
   /** The group's free places to its oldest held messages that are due. */

@@ -26,6 +26,10 @@ const md5 = (body: string) => createHash("md5").update(body, "utf8").digest("hex
 /** A message fair queues may hold: of a group, with no attributes to checksum. */
 const holdable = (e: Record<string, any>) => typeof e.MessageGroupId === "string" && !e.MessageAttributes && !e.MessageSystemAttributes;
 
+/** A send's entries (SendMessage is one), each with the key this layer tracks it by ("" for SendMessage). */
+const sendEntries = (action: string, input: Record<string, any>): { key: string; entry: Record<string, any> }[] =>
+  action === "SendMessage" ? [{ key: "", entry: input }] : action === "SendMessageBatch" ? (input.Entries ?? []).map((e: any) => ({ key: String(e.Id), entry: e })) : [];
+
 const byIdOf = (input: Record<string, any>, id: string) => (input.Entries ?? []).find((e: any) => e.Id === id);
 
 function answerError(res: ServerResponse, e: SqsError) {
@@ -63,6 +67,35 @@ export async function startLocalSqs(options: {
   sends.on("send", () => waiter.wake());
   const receipts = new Map<string, string>();
   const fair = new FairShare(options.fairShare ?? 10);
+  /**
+   * Sends journaled messages (left over from the last run, or held and now let in) through this
+   * layer again, per queue in batches of 10, with their group and what is left of their delay: the
+   * send journals each fresh copy, and the old id goes once its copy is in. A refused entry stays
+   * journaled under its old id; a failed call throws.
+   */
+  async function sendBack(client: import("@aws-sdk/client-sqs").SQSClient, messages: readonly JournaledMessage[]): Promise<void> {
+    const { SendMessageBatchCommand } = await import("@aws-sdk/client-sqs");
+    const byQueue = new Map<string, JournaledMessage[]>();
+    for (const m of messages) byQueue.set(m.queue, [...(byQueue.get(m.queue) ?? []), m]);
+    for (const [queue, list] of byQueue) {
+      for (let i = 0; i < list.length; i += 10) {
+        const batch = list.slice(i, i + 10);
+        const out = await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: `${endpoint}/123456789012/${queue}`,
+            Entries: batch.map((m, j) => ({
+              Id: String(j),
+              MessageBody: m.body,
+              ...(m.group ? { MessageGroupId: m.group } : {}),
+              DelaySeconds: Math.min(900, Math.max(0, Math.ceil((m.visibleAt - Date.now()) / 1000))),
+            })),
+          }),
+        );
+        const sent = new Set((out.Successful ?? []).map((x) => Number(x.Id)));
+        journal.delete(batch.filter((_, j) => sent.has(j)).map((m) => m.id));
+      }
+    }
+  }
   let endpoint = "";
   let internal: import("@aws-sdk/client-sqs").SQSClient | undefined;
   /** Held messages that become due with a place free are let in by a timer (no receive may come to do it). */
@@ -85,7 +118,7 @@ export async function startLocalSqs(options: {
     armDueTimer();
     if (messages.length === 0) return;
     letting = letting.then(async () => {
-      const { SQSClient, SendMessageBatchCommand } = await import("@aws-sdk/client-sqs");
+      const { SQSClient } = await import("@aws-sdk/client-sqs");
       if (!internal) {
         internal = new SQSClient({ endpoint, region: "us-east-1", credentials: options.credentials ?? { accessKeyId: "local", secretAccessKey: "local" } });
         internal.middlewareStack.add(
@@ -96,29 +129,10 @@ export async function startLocalSqs(options: {
           { step: "build", name: "fairAdmitted" },
         );
       }
-      const refused: typeof messages = [];
-      for (let i = 0; i < messages.length; i += 10) {
-        const batch = messages.slice(i, i + 10);
-        const byQueue = new Map<string, typeof batch>();
-        for (const m of batch) byQueue.set(m.queue, [...(byQueue.get(m.queue) ?? []), m]);
-        for (const [queue, list] of byQueue) {
-          try {
-            const out = await internal.send(
-              new SendMessageBatchCommand({
-                QueueUrl: `${endpoint}/123456789012/${queue}`,
-                Entries: list.map((m, j) => ({ Id: String(j), MessageBody: m.body, MessageGroupId: m.group })),
-              }),
-            );
-            const sentOk = new Set((out.Successful ?? []).map((x) => Number(x.Id)));
-            // The copies in the queue are journaled by the send; the held ids go.
-            journal.delete(list.filter((_, j) => sentOk.has(j)).map((m) => m.id));
-            refused.push(...list.filter((_, j) => !sentOk.has(j)));
-          } catch {
-            refused.push(...list);
-          }
-        }
-      }
-      // Not let in (a refusal, a failure): back to the front of their groups, tried again in a second.
+      await sendBack(internal, messages).catch(() => undefined);
+      // What is still journaled under its held id was not let in (a refusal, a failure).
+      const refused = messages.filter((m) => journal.has(m.id));
+      // Back to the front of their groups, tried again in a second.
       if (refused.length > 0) {
         fair.putBack(refused);
         setTimeout(() => letIn(fair.refillAll(Date.now())), 1000).unref();
@@ -180,12 +194,10 @@ export async function startLocalSqs(options: {
     const admitted = new Set<string>();
     if (parsed && (action === "SendMessage" || action === "SendMessageBatch")) {
       const queue = queueName(input.QueueUrl);
-      const entries: Record<string, any>[] = action === "SendMessage" ? [input] : (input.Entries ?? []);
       const keep: Record<string, any>[] = [];
       const now = Date.now();
       const toJournal: JournaledMessage[] = [];
-      for (const e of entries) {
-        const key = action === "SendMessage" ? "" : String(e.Id);
+      for (const { key, entry: e } of sendEntries(action, input)) {
         const visibleAt = now + (Number(e.DelaySeconds) || 0) * 1000;
         const decision = !holdable(e) ? "through" : admittedByLayer ? "in" : fair.admit(queue, e.MessageGroupId, visibleAt, now);
         if (decision !== "hold") {
@@ -200,8 +212,8 @@ export async function startLocalSqs(options: {
       }
       // Held messages are journaled (one append for the request) before the send is answered.
       journal.put(toJournal);
-      if (held.length > 0) armDueTimer();
       if (held.length > 0) {
+        armDueTimer();
         res.setHeader("content-type", "application/x-amz-json-1.0");
         if (action === "SendMessage") return res.end(JSON.stringify(held[0]));
         if (keep.length === 0) return res.end(JSON.stringify({ Successful: held, Failed: failed }));
@@ -239,8 +251,7 @@ export async function startLocalSqs(options: {
   function record(action: string, input: Record<string, any>, status: number, answered: string, admitted: Set<string>) {
     if (status !== 200 || !answered) {
       // Places taken for a send that did not happen are free again.
-      const entries: Record<string, any>[] = action === "SendMessage" ? [input] : action === "SendMessageBatch" ? (input.Entries ?? []) : [];
-      for (const e of entries) if (admitted.has(action === "SendMessage" ? "" : String(e.Id))) letIn(fair.unsent(queueName(input.QueueUrl), e.MessageGroupId, Date.now()));
+      for (const { key, entry } of sendEntries(action, input)) if (admitted.has(key)) letIn(fair.unsent(queueName(input.QueueUrl), entry.MessageGroupId, Date.now()));
       return;
     }
     let out: Record<string, any>;
@@ -310,30 +321,9 @@ export async function startLocalSqs(options: {
   // Put back what was in the queues when the last run stopped: same body, fresh id.
   const leftovers = journal.entries();
   if (leftovers.length > 0) {
-    const { SQSClient, SendMessageBatchCommand } = await import("@aws-sdk/client-sqs");
+    const { SQSClient } = await import("@aws-sdk/client-sqs");
     const sqs = new SQSClient({ endpoint, region: "us-east-1", credentials: options.credentials ?? { accessKeyId: "local", secretAccessKey: "local" } });
-    const byQueue = new Map<string, JournaledMessage[]>();
-    for (const m of leftovers) byQueue.set(m.queue, [...(byQueue.get(m.queue) ?? []), m]);
-    for (const [queue, messages] of byQueue) {
-      const url = `${endpoint}/123456789012/${queue}`;
-      for (let i = 0; i < messages.length; i += 10) {
-        const batch = messages.slice(i, i + 10);
-        const out = await sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: url,
-            Entries: batch.map((m, j) => ({
-              Id: String(j),
-              MessageBody: m.body,
-              ...(m.group ? { MessageGroupId: m.group } : {}),
-              DelaySeconds: Math.min(900, Math.max(0, Math.ceil((m.visibleAt - Date.now()) / 1000))),
-            })),
-          }),
-        );
-        // The fresh copies are journaled by the send; the old ids go.
-        if ((out.Failed ?? []).length === 0) journal.delete(batch.map((m) => m.id));
-      }
-    }
-    sqs.destroy();
+    await sendBack(sqs, leftovers).finally(() => sqs.destroy());
   }
 
   return {
