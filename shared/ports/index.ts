@@ -191,9 +191,9 @@ export interface DeliveryLog {
    */
   markWaiting(delivery: Delivery, rung: number, wait: { reason: string; nextAttemptAt: string }): Promise<void>;
   /**
-   * markWaiting for several deliveries at once (a batch's records moved together): one
-   * TransactWriteItems, each write with its own condition; if any is refused, each is written on
-   * its own as markWaiting writes it.
+   * markWaiting for several deliveries at once (a batch's records moved together): one read
+   * learns which fresh deliveries already exist; the others are put in one batch write, and
+   * those that exist (and any that is not fresh) are written as markWaiting writes them.
    */
   markWaitingMany(entries: { delivery: Delivery; rung: number; wait: { reason: string; nextAttemptAt: string } }[]): Promise<void>;
   /** Counts an attempt whose outcome no longer applies (its ladder was canceled while it was in flight). */

@@ -240,7 +240,7 @@ describe("one endpoint's trouble is its own", () => {
     // Assert: one read of each for the batch (not ten), all ten on the slow queue, none attempted here.
     expect(answer).toEqual({ batchItemFailures: [] });
     expect(reads).toEqual({ webhook: 1, health: 1 });
-    // …and their ten waits in one write (a transaction) and one send, not ten of each.
+    // …and their ten waits in one write (one BatchGetItem learns none exists, one BatchWriteItem puts them) and one send, not ten of each.
     expect(writes).toEqual([10]);
     expect(sends).toEqual([10]);
     const moved: string[] = [];
@@ -267,7 +267,7 @@ describe("one endpoint's trouble is its own", () => {
     await receiver.close();
   });
 
-  it("writes each wait on its own when the batch's transaction is refused, leaving a delivery that was already attempted as it was", async () => {
+  it("writes the wait of a delivery that already exists on its own, with its condition, leaving one that was already attempted as it was", async () => {
     // Arrange: three first attempts of a failing endpoint; one of them already went out (a message given twice).
     const { deps } = await laneDeps();
     const receiver = await startReceiver((_, res) => {

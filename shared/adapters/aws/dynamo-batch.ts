@@ -22,15 +22,19 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
 /** Unprocessed keys or items are capacity: asked again after 50, 100, 200… ms (at most 1 s apart). */
 const backoff = (round: number) => new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** (round - 1))));
 
-/** The items of `keys` that exist, in no particular order: one BatchGetItem per 100 keys, side by side. */
-export async function batchGet(client: DynamoDBClient, tableName: string, keys: readonly Item[], consistent: boolean): Promise<Item[]> {
+/**
+ * The items of `keys` that exist, in no particular order: one BatchGetItem per 100 keys, side by
+ * side. With `attributes`, only those (e.g. the key, to learn which exist).
+ */
+export async function batchGet(client: DynamoDBClient, tableName: string, keys: readonly Item[], consistent: boolean, attributes?: readonly string[]): Promise<Item[]> {
+  const projection = attributes ? { ProjectionExpression: attributes.map((_, i) => `#a${i}`).join(", "), ExpressionAttributeNames: Object.fromEntries(attributes.map((a, i) => [`#a${i}`, a])) } : {};
   const found: Item[] = [];
   await Promise.all(
     chunks(keys, GET_MAX).map(async (part) => {
       let pending: Item[] | undefined = part;
       for (let round = 0; pending?.length; round++) {
         if (round > 0) await backoff(round);
-        const out: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } } }));
+        const out: BatchGetItemCommandOutput = await client.send(new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent, ...projection } } }));
         found.push(...(out.Responses?.[tableName] ?? []));
         pending = out.UnprocessedKeys?.[tableName]?.Keys;
       }
