@@ -21,15 +21,21 @@ export interface LanePolicy {
   slowAfterMs: number;
   /** How long an attempt over the bound waits for a lease before it moves to the slow lane. */
   leaseWaitMs: number;
-  /** An endpoint none of whose attempts here started or ended for this long is slow: over the bound, its records go to the slow lane at once. */
+  /** An endpoint with attempts here on the wire, none of which came back for this long since it got busy, is slow: over the bound, its records go to the slow lane at once. */
   stuckAfterMs: number;
+  /**
+   * Over the bound, none of its requests here came back since it got busy: how long at least a record
+   * waits for the first answer (twice the endpoint's last answer time here, if longer; at most
+   * stuckAfterMs), before it goes back to the main queue requeueDelayS later instead of holding its batch.
+   */
+  firstAnswerWaitMs: number;
   /** Over the bound but turning over (busy, not slow): the record goes back to the main queue this much later. */
   requeueDelayS: number;
   /** How long a flag (a failure, or an attempt slower than slowAfterMs) keeps the endpoint in the slow lane. */
   flagMs: number;
 }
 
-export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 2_000, stuckAfterMs: 200, requeueDelayS: 1, flagMs: 5 * 60_000 };
+export const DEFAULT_LANE_POLICY: LanePolicy = { maxInFlight: 5, slowAfterMs: 1_000, leaseWaitMs: 2_000, stuckAfterMs: 200, firstAnswerWaitMs: 50, requeueDelayS: 1, flagMs: 5 * 60_000 };
 
 /**
  * Why an endpoint's next main-lane attempt goes to the slow lane instead, or null when it may

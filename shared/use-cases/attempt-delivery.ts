@@ -126,9 +126,11 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   // attempt still in flight after slowAfterMs flags its endpoint slow (both lanes).
   const watch = lanes ? watchSlow(deps, message.webhookId, lanes.policy) : null;
   if (lease) onTheWire(message.webhookId, +1);
+  const onWireAt = Date.now();
   let sent: Awaited<ReturnType<typeof sendAttempt>>;
   try {
     sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
+    if (lease) remember(answeredInHere, message.webhookId, Date.now() - onWireAt);
   } finally {
     watch?.stop();
     if (lease) onTheWire(message.webhookId, -1);
@@ -271,13 +273,27 @@ async function takeLease(
       if (taken) return { scope, holder };
     }
     const now = Date.now();
-    // Requests to it on the wire here and none started or ended for stuckAfterMs: its answers are
+    // Requests to it on the wire here and none came back for stuckAfterMs: its answers are
     // slow — no use waiting. (Time spent on the store's calls does not count: a slow store is not a slow endpoint.)
     const wire = wireHere.get(webhookId);
-    const stuck = here >= policy.maxInFlight && !!wire && wire.count > 0 && now - wire.changedAt >= policy.stuckAfterMs;
+    const full = here >= policy.maxInFlight && !!wire && wire.count > 0;
+    const stuck = full && now - wire.changedAt >= policy.stuckAfterMs;
+    // None came back since it got busy, for longer than its answers took here before (or
+    // firstAnswerWaitMs if none did): slow or not, waiting stuckAfterMs to tell would hold this
+    // batch and its worker — the main lane's capacity, when a burst's records fill every worker
+    // at once. It goes back to the main queue requeueDelayS later instead (by then its endpoint
+    // is known). One that answers as usual, or is turning over, is waited for.
+    if (full && !stuck && !wire.answered && now - wire.changedAt >= firstAnswerWait(webhookId, policy)) return { stuck: false };
     if (stuck || now >= deadline) return { stuck };
     await new Promise((r) => setTimeout(r, here < policy.maxInFlight ? 50 : 10));
   }
+}
+
+/** Per instance: how long the last main-lane request to each endpoint took to come back. */
+const answeredInHere = new Map<string, number>();
+/** How long a record over the bound waits for an endpoint's first answer since it got busy: twice its last answer's time, within firstAnswerWaitMs–stuckAfterMs. */
+function firstAnswerWait(webhookId: string, policy: LanePolicy): number {
+  return Math.min(policy.stuckAfterMs, Math.max(policy.firstAnswerWaitMs, 2 * (answeredInHere.get(webhookId) ?? 0)));
 }
 
 /** How long a move's reading of an endpoint (failing, slow) stands for this instance's next records of it. */
@@ -292,12 +308,20 @@ function remember<V>(map: Map<string, V>, key: string, value: V) {
 
 /** Per instance: this instance's main-lane attempts in flight per endpoint (the lease item counts the fleet's). */
 const inFlightHere = new Map<string, number>();
-/** Per instance: the main-lane requests to each endpoint on the wire now, and when one last started or ended (is it turning over?). */
-const wireHere = new Map<string, { count: number; changedAt: number }>();
+/**
+ * Per instance: the main-lane requests to each endpoint on the wire now, when they last made
+ * progress — one came back, or the first went out while none was on the wire (is it turning
+ * over?) — and whether one came back since the first went out.
+ * A request that goes out beside others does not count: a hanging endpoint whose bound fills a
+ * request at a time (each lease a store write) is still found stuck stuckAfterMs after its first.
+ */
+const wireHere = new Map<string, { count: number; changedAt: number; answered: boolean }>();
 function onTheWire(webhookId: string, change: 1 | -1) {
-  const count = (wireHere.get(webhookId)?.count ?? 0) + change;
+  const was = wireHere.get(webhookId);
+  const count = (was?.count ?? 0) + change;
   if (count <= 0) wireHere.delete(webhookId);
-  else wireHere.set(webhookId, { count, changedAt: Date.now() });
+  else if (change === 1 && was) wireHere.set(webhookId, { ...was, count });
+  else wireHere.set(webhookId, { count, changedAt: Date.now(), answered: change === -1 });
 }
 function leaveHere(webhookId: string) {
   const left = (inFlightHere.get(webhookId) ?? 1) - 1;

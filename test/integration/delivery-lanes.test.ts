@@ -38,7 +38,7 @@ async function laneDeps() {
     lanes: {
       slowQueue: createCoalescingQueue(createSqsDeliveryQueue(embedded.sqsClient, slowQueueUrl)),
       // Slow means slower than the loaded test machine's own receivers ever are (≥ 1.5 s on the wire), and well under N's 4 s.
-      policy: { maxInFlight: 4, slowAfterMs: 1_500, leaseWaitMs: 2_000, stuckAfterMs: 1_000, requeueDelayS: 1, flagMs: 60_000 },
+      policy: { maxInFlight: 4, slowAfterMs: 1_500, leaseWaitMs: 2_000, stuckAfterMs: 1_000, firstAnswerWaitMs: 50, requeueDelayS: 1, flagMs: 60_000 },
       timeoutMs: TIMEOUT_MS,
     },
   });
@@ -295,5 +295,37 @@ describe("one endpoint's trouble is its own", () => {
     ]);
     expect(receiver.requests).toHaveLength(1);
     await receiver.close();
+  });
+
+  it("does not hold a batch while a new burst's endpoint has not answered yet: its records over the bound go back to the main queue a second later", async () => {
+    // Arrange: an endpoint that never answers, not known to be troubled; ten of its records at once, over a bound of 4.
+    const { deps, queueUrl } = await laneDeps();
+    const hanging = await startReceiver(() => new Promise(() => undefined));
+    const { number, principal, webhook, message } = await webhookTo(deps, hanging.url);
+    const ten = Array.from({ length: 10 }, (_, i) => message(i));
+    const t0 = Date.now();
+    const settled: number[] = [];
+
+    // Act
+    const results = await Promise.all(ten.map((m) => attemptDelivery(deps, m, "main").then((r) => (settled.push(Date.now() - t0), r))));
+
+    // Assert: four went out (and hung until the timeout); the six others were held without waiting
+    // for the stuck decision (stuckAfterMs is 1 s here), with why they wait and when they go.
+    const held = results.filter((r) => r.kind === "moved");
+    expect(held).toHaveLength(6);
+    expect(held.every((r) => r.kind === "moved" && r.reason === "endpoint_in_flight_limit" && r.lane === "main")).toBe(true);
+    expect(hanging.requests).toHaveLength(4);
+    expect(settled.sort((a, b) => a - b)[5]).toBeLessThan(900);
+    const views = await Promise.all(ten.map((m) => getDelivery(deps, principal, number, webhook.id, m.deliveryId)));
+    const waiting = views.filter((v) => v.wait_reason === "endpoint_in_flight_limit");
+    expect(waiting).toHaveLength(6);
+    expect(waiting.every((v) => v.status === "pending" && v.attempt_count === 0 && v.next_attempt_at !== null)).toBe(true);
+    const back: string[] = [];
+    for (let i = 0; i < 5 && back.length < 6; i++) {
+      const out = await embedded.sqsClient.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      back.push(...(out.Messages ?? []).map((m) => JSON.parse(m.Body!).deliveryId as string));
+    }
+    expect(back.sort()).toEqual(waiting.map((v) => v.id).sort());
+    await hanging.close();
   });
 });
