@@ -41,6 +41,7 @@ export async function startRuntime(options: { dataDir?: string; env?: Record<str
       fail(error);
     };
     let buffer = "";
+    let ready = false;
     const timer = setTimeout(() => reject(new Error(`runtime did not start in 60 s: ${stderr}`)), 60_000);
     child.stdout!.on("data", (d) => {
       buffer += d;
@@ -49,9 +50,13 @@ export async function startRuntime(options: { dataDir?: string; env?: Record<str
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
         logs.push(line);
+        // Only the ready line is parsed: the runtime writes its stdout pipe synchronously, so the
+        // harness keeps its reading cheap (a burst prints thousands of lines a second).
+        if (ready || !line.includes('"local runtime ready"')) continue;
         try {
           const parsed = JSON.parse(line);
           if (parsed.message === "local runtime ready") {
+            ready = true;
             clearTimeout(timer);
             resolve(parsed.url);
           }
