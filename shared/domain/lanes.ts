@@ -19,7 +19,7 @@ export interface LanePolicy {
   maxInFlight: number;
   /** An attempt still in flight after this long flags its endpoint slow. */
   slowAfterMs: number;
-  /** How long an attempt over the bound waits for a lease before it moves to the slow lane. */
+  /** How long an attempt over the bound here waits for a slot while its endpoint turns over, before it goes back to the main queue. */
   leaseWaitMs: number;
   /** An endpoint with attempts here on the wire, none of which came back for this long since it got busy, is slow: over the bound, its records go to the slow lane at once. */
   stuckAfterMs: number;

@@ -238,11 +238,13 @@ async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: De
 
 /**
  * A main-lane slot on the endpoint: the instance's first attempt in flight to it is free (holder
- * null); each further one takes a fleet-wide lease (holder set), waiting up to policy.leaseWaitMs for one to free: a
- * healthy endpoint's leases free within milliseconds (a backlog of its own deliveries in one
- * batch goes out a few at a time, in this lane), a hanging endpoint's do not (its overflow
- * moves to the slow lane after that short wait). This instance's own attempts count first
- * (no write to learn that the bound is reached); the lease item counts the fleet's.
+ * null); each further one takes a fleet-wide lease (holder set). Over the bound here, it waits
+ * (up to policy.leaseWaitMs) only while this instance can see the endpoint turning over: a
+ * healthy endpoint's attempts come back within milliseconds (a backlog of its own deliveries in
+ * one batch goes out a few at a time, in this lane); a hanging endpoint's do not (its overflow
+ * moves to the slow lane once it is stuck). When the fleet's leases are all held elsewhere it
+ * does not wait. This instance's own attempts count first (no write to learn that the bound is
+ * reached); the lease item counts the fleet's.
  */
 async function takeLease(
   deps: Pick<WorkerDeps, "limiter" | "clock">,
@@ -271,6 +273,10 @@ async function takeLease(
         if (!taken) leaveHere(webhookId);
       }
       if (taken) return { scope, holder };
+      // The fleet's leases are all held elsewhere: no knowledge here of whether they turn over, and
+      // asking again every few milliseconds would hold this invocation and spend a write each time.
+      // It goes back to the main queue requeueDelayS later.
+      return { stuck: false };
     }
     const now = Date.now();
     // Requests to it on the wire here and none came back for stuckAfterMs: its answers are
@@ -285,7 +291,7 @@ async function takeLease(
     // is known). One that answers as usual, or is turning over, is waited for.
     if (full && !stuck && !wire.answered && now - wire.changedAt >= firstAnswerWait(webhookId, policy)) return { stuck: false };
     if (stuck || now >= deadline) return { stuck };
-    await new Promise((r) => setTimeout(r, here < policy.maxInFlight ? 50 : 10));
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

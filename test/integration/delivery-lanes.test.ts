@@ -328,4 +328,32 @@ describe("one endpoint's trouble is its own", () => {
     expect(back.sort()).toEqual(waiting.map((v) => v.id).sort());
     await hanging.close();
   });
+
+  it("does not wait for a lease the rest of the fleet holds: the record goes back to the main queue at once, without asking again", async () => {
+    // Arrange: other instances hold all 4 of the endpoint's leases; this instance has one attempt of it on the wire (its free slot).
+    const { deps } = await laneDeps();
+    const held: (() => void)[] = [];
+    const receiver = await startReceiver((_, res) => void held.push(() => res.end("ok")));
+    const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
+    for (const other of ["other-1", "other-2", "other-3", "other-4"]) expect(await deps.limiter.acquire(`EP#${webhook.id}`, other, 4, new Date(), 10_000)).toBe(true);
+    let acquires = 0;
+    const counted = { ...deps, limiter: { ...deps.limiter, acquire: (...a: Parameters<typeof deps.limiter.acquire>) => (acquires++, deps.limiter.acquire(...a)) } };
+    const first = attemptDelivery(counted, message(0), "main");
+    await receiver.waitFor(1);
+    const t0 = Date.now();
+
+    // Act
+    const next = message(1);
+    const second = await attemptDelivery(counted, next, "main");
+
+    // Assert: one lease asked for, refused, and no waiting on it; the delivery shows why it waits and when it goes.
+    expect(second).toEqual({ kind: "moved", reason: "endpoint_in_flight_limit", lane: "main" });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(acquires).toBe(1);
+    expect(await getDelivery(deps, principal, number, webhook.id, next.deliveryId)).toMatchObject({ status: "pending", wait_reason: "endpoint_in_flight_limit" });
+    held.splice(0).forEach((release) => release());
+    expect(await first).toMatchObject({ kind: "attempted", status: "succeeded" });
+    expect(receiver.requests).toHaveLength(1);
+    await receiver.close();
+  });
 });
