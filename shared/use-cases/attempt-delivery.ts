@@ -109,6 +109,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
       const { holder, ttlMs } = leaseFor(message, lanes.timeoutMs);
       const taken = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs);
       if ("scope" in taken) lease = taken;
+      else if ("failing" in taken) reason = "endpoint_failing";
       else if (taken.stuck) reason = "endpoint_slow";
       else {
         // Busy, not slow: it stays in the main lane, a little later (never behind a dead endpoint's backlog).
@@ -131,6 +132,10 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   try {
     sent = await sendAttempt(deps, webhook, { deliveryId: base.id, event: base.event, payload: base.payload, generation, rung: message.rung });
     if (lease) remember(answeredInHere, message.webhookId, Date.now() - onWireAt);
+    // A main-lane attempt that failed makes its endpoint failing (its health says so once written):
+    // its records still waiting here for a slot, and those of the next second, go to the slow lane
+    // instead of spending main-lane attempts (and workers) on an endpoint that answers 500 at once.
+    if (lease && !sent.ok) remember(troubledHere, message.webhookId, { reason: "endpoint_failing", until: deps.clock.now().getTime() + TROUBLED_MEMO_MS });
   } finally {
     watch?.stop();
     if (lease) onTheWire(message.webhookId, -1);
@@ -252,10 +257,12 @@ async function takeLease(
   holder: string,
   policy: LanePolicy,
   ttlMs: number,
-): Promise<{ scope: string; holder: string | null } | { stuck: boolean }> {
+): Promise<{ scope: string; holder: string | null } | { stuck: boolean } | { failing: true }> {
   const scope = `EP#${webhookId}`;
   const deadline = Date.now() + policy.leaseWaitMs;
   for (;;) {
+    // One of its attempts here failed while this record waited: no more main-lane attempts of it.
+    if ((troubledHere.get(webhookId)?.until ?? 0) > deps.clock.now().getTime()) return { failing: true };
     const here = inFlightHere.get(webhookId) ?? 0;
     if (here === 0) {
       // An instance's first attempt in flight to an endpoint takes no lease: a trickle (most

@@ -7,6 +7,7 @@ import { createSqsDeliveryQueue } from "../../shared/adapters/aws/sqs-delivery-q
 import { createCoalescingQueue } from "../../shared/adapters/coalescing-queue.js";
 import { createHttpSender } from "../../shared/adapters/http/undici-sender.js";
 import type { Principal } from "../../shared/domain/keys.js";
+import type { LanePolicy } from "../../shared/domain/lanes.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
 import { getDelivery, listDeliveries } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
@@ -31,14 +32,14 @@ afterAll(async () => embedded?.stop());
 
 const TIMEOUT_MS = 4_000;
 
-async function laneDeps() {
+async function laneDeps(policy: Partial<LanePolicy> = {}) {
   const [queueUrl, slowQueueUrl] = await Promise.all([embedded.createQueue({ VisibilityTimeout: "30" }), embedded.createQueue({ VisibilityTimeout: "30" })]);
   const deps = testDeps(embedded, queueUrl, {
     sender: createHttpSender({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true }),
     lanes: {
       slowQueue: createCoalescingQueue(createSqsDeliveryQueue(embedded.sqsClient, slowQueueUrl)),
       // Slow means slower than the loaded test machine's own receivers ever are (≥ 1.5 s on the wire), and well under N's 4 s.
-      policy: { maxInFlight: 4, slowAfterMs: 1_500, leaseWaitMs: 2_000, stuckAfterMs: 1_000, firstAnswerWaitMs: 50, requeueDelayS: 1, flagMs: 60_000 },
+      policy: { maxInFlight: 4, slowAfterMs: 1_500, leaseWaitMs: 2_000, stuckAfterMs: 1_000, firstAnswerWaitMs: 50, requeueDelayS: 1, flagMs: 60_000, ...policy },
       timeoutMs: TIMEOUT_MS,
     },
   });
@@ -327,6 +328,42 @@ describe("one endpoint's trouble is its own", () => {
     }
     expect(back.sort()).toEqual(waiting.map((v) => v.id).sort());
     await hanging.close();
+  });
+
+  it("stops sending a new burst's records in the main lane once one of its attempts fails: those waiting for a slot move to the slow lane", async () => {
+    // Arrange: an endpoint that answers 500 at once, not known to be troubled yet; ten of its records at once, over a bound of 4
+    // (its first answer is waited for up to the stuck decision, so a loaded machine's slow first answer cannot re-queue them instead).
+    const { deps, slowQueueUrl } = await laneDeps({ firstAnswerWaitMs: 1_000 });
+    const receiver = await startReceiver((_, res) => {
+      res.statusCode = 500;
+      res.end();
+    });
+    const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
+    const ten = Array.from({ length: 10 }, (_, i) => message(i));
+
+    // Act
+    const results = await Promise.all(ten.map((m) => attemptDelivery(deps, m, "main")));
+
+    // Assert: at most the bound's four went out; the others did not wait for a slot to free up and
+    // be spent on the same 500 — they wait in the slow lane, on their first rung, with why.
+    const attempted = results.filter((r) => r.kind === "attempted");
+    const moved = results.filter((r) => r.kind === "moved");
+    expect(attempted.length).toBeGreaterThanOrEqual(1);
+    expect(attempted.length).toBeLessThanOrEqual(4);
+    expect(receiver.requests).toHaveLength(attempted.length);
+    expect(moved).toHaveLength(10 - attempted.length);
+    expect(moved.every((r) => r.kind === "moved" && r.reason === "endpoint_failing" && r.lane === "slow")).toBe(true);
+    const views = await Promise.all(ten.map((m) => getDelivery(deps, principal, number, webhook.id, m.deliveryId)));
+    const waiting = views.filter((v) => v.wait_reason === "endpoint_failing");
+    expect(waiting).toHaveLength(moved.length);
+    expect(waiting.every((v) => v.status === "pending" && v.attempt_count === 0)).toBe(true);
+    const inSlow: string[] = [];
+    for (let i = 0; i < 5 && inSlow.length < moved.length; i++) {
+      const out = await embedded.sqsClient.send(new ReceiveMessageCommand({ QueueUrl: slowQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      inSlow.push(...(out.Messages ?? []).map((m) => JSON.parse(m.Body!).deliveryId as string));
+    }
+    expect(inSlow.sort()).toEqual(waiting.map((v) => v.id).sort());
+    await receiver.close();
   });
 
   it("does not wait for a lease the rest of the fleet holds: the record goes back to the main queue at once, without asking again", async () => {
