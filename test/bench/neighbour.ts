@@ -66,6 +66,8 @@ export interface Latency {
   max: number;
   /** True when some events had not arrived by the cut: p50/p99/max are then lower bounds. */
   censored: boolean;
+  /** Q's five slowest events: posted how many ms after the burst (negative: before it), their latency, and of it how long the POST took to answer 202. */
+  worst: { afterBurstMs: number; latencyMs: number; acceptedMs: number }[];
 }
 
 export interface TroubleAccount {
@@ -220,7 +222,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       const at = epochNow();
       const body = { ...benchEvent(qNumber, { bench_seq: id, bench_sent_at: String(at) }), event_id: `nb-${id}` };
       const r = await call(systemKey, "POST", "/v1/events", body);
-      return { id, at, ok: r.status === 202 && r.json?.deliveries === 1 };
+      return { id, at, acceptedMs: epochNow() - at, ok: r.status === 202 && r.json?.deliveries === 1 };
     };
 
     const qArrivedAll = async (expected: number, deadline: number) => {
@@ -281,11 +283,13 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       const interval = 1000 / o.rate;
       const count = Math.round((o.trickleMs / 1000) * o.rate);
       const t0 = performance.now();
+      /** When the burst goes (or would go, in a quiet phase), on the clock of `at`. */
+      const burstEpoch = epochNow() + o.burstAtMs;
       let burstAccepted = 0;
       let burst: Promise<void> = Promise.resolve();
       let burstPosted = false;
       let burstError: unknown;
-      const inFlight: Promise<{ id: string; at: number; ok: boolean }>[] = [];
+      const inFlight: ReturnType<typeof postQ>[] = [];
       for (let i = 0; i < count; i++) {
         const due = t0 + i * interval;
         if (kind && !burstPosted && due - t0 >= o.burstAtMs) {
@@ -316,7 +320,8 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       const posted = await Promise.all(inFlight);
       await burst;
       if (burstError !== undefined) throw burstError;
-      for (const p of posted) if (p.ok) sentAt.set(p.id, p.at);
+      const acceptedIn = new Map<string, number>();
+      for (const p of posted) if (p.ok) sentAt.set(p.id, p.at), acceptedIn.set(p.id, p.acceptedMs);
       const qSent = posted.filter((p) => p.ok).length;
       if (qSent !== count) notes.push(`${count - qSent} of Q's posts were not accepted with one delivery`);
       const trickleEnd = performance.now();
@@ -353,10 +358,15 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
         latencies.push((came ?? cutAt) - at);
       }
       const censored = missing.length > 0;
+      // Which of Q's events were slowest, and when: posted how long after the burst.
+      const worst = [...sentAt]
+        .map(([id, at]) => ({ afterBurstMs: Math.round(at - burstEpoch) || 0, latencyMs: Math.round((arrived.get(id) ?? cutAt) - at), acceptedMs: Math.round(acceptedIn.get(id)!) }))
+        .sort((x, y) => y.latencyMs - x.latencyMs)
+        .slice(0, 5);
       if (censored) {
         notes.push(`${missing.length} of Q's ${qSent} events had not arrived ${fmt(settledMs / 1000, 1)} s after the trickle ended: cut there, their latency counted as cut − sent (p50/p99 are lower bounds)`);
       }
-      const q: Latency = { sent: qSent, arrived: qSent - missing.length, ...stats(latencies), censored };
+      const q: Latency = { sent: qSent, arrived: qSent - missing.length, ...stats(latencies), censored, worst };
       progress(`neighbour ${name}: Q p50 ${fmt(q.p50, 1)} ms, p99 ${fmt(q.p99, 1)} ms${censored ? " (lower bounds)" : ""}, ${q.arrived}/${q.sent} arrived`);
 
       let account: TroubleAccount | null = null;
@@ -469,6 +479,10 @@ export function neighbourRows(row: Rows, result: NeighbourResult): void {
     const budget = p.trouble ? `≤ ${fmt(result.budget.p99LimitMs, 1)} ms` : "";
     const ok = p.trouble ? !p.q.censored && p.q.p99 <= result.budget.p99LimitMs : null;
     row(s, `(${p.name}) ${p.description}: Q p50 / p99 (${p.q.arrived}/${p.q.sent} arrived)`, `${lb(p)}${fmt(p.q.p50, 1)} / ${lb(p)}${fmt(p.q.p99, 1)} ms`, budget, ok);
+    if (p.trouble) {
+      const worst = p.q.worst.map((w) => `${fmt(w.latencyMs)} (${fmt(w.acceptedMs)}) @ ${w.afterBurstMs < 0 ? "" : "+"}${fmt(w.afterBurstMs)}`);
+      row(s, `    Q's slowest five: latency (of it, POST → 202) @ posted ms after the burst`, worst.join(", "));
+    }
     const t = p.trouble;
     if (t) {
       row(s, `    troubled endpoint: requests received / attempts in the log`, `${t.requestsReceived} / ${t.attemptsInLog}`);
