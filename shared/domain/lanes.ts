@@ -49,6 +49,21 @@ export function slowLaneReason(health: (EndpointHealth & { slowUntil?: string | 
   return null;
 }
 
+/** How recent an endpoint's last success must be for an instance's first attempt in flight to it to take no lease. */
+export const FREE_SLOT_AFTER_SUCCESS_MS = 10 * 60_000;
+
+/**
+ * Whether an instance's first attempt in flight to an endpoint may go without a fleet-wide lease:
+ * only while the endpoint has answered 2xx within FREE_SLOT_AFTER_SUCCESS_MS (its health's
+ * last_success_at, kept to the minute). A trickle to a live endpoint then costs no lease writes;
+ * a new or idle endpoint — one a burst may find dead — is bounded by the fleet's leases from its
+ * first attempt, not by one free attempt per instance (20 on the stack).
+ */
+export function freeSlotAllowed(health: EndpointHealth | null, now: Date): boolean {
+  if (!health?.lastSuccessAt || health.consecutiveFailures > 0) return false;
+  return now.getTime() - Date.parse(health.lastSuccessAt) <= FREE_SLOT_AFTER_SUCCESS_MS;
+}
+
 /** The flag an attempt sets: until now + flagMs. */
 export function flagUntil(policy: LanePolicy, now: Date): string {
   return new Date(now.getTime() + policy.flagMs).toISOString();

@@ -5,7 +5,7 @@ import { nextAttemptAt } from "../domain/retry-ladder.js";
 import type { Deps } from "./deps.js";
 import { sendAttempt } from "./send-attempt.js";
 import { recordHealth, type HealthDeps } from "./record-health.js";
-import { flagUntil, leaseFor, slowLaneReason, type LanePolicy, type WaitReason } from "../domain/lanes.js";
+import { flagUntil, freeSlotAllowed, leaseFor, slowLaneReason, type LanePolicy, type WaitReason } from "../domain/lanes.js";
 
 export type AttemptResult =
   /** `record` is the attempt as the log keeps it (loggedAttempt rebuilds the request; not needed to log a line). */
@@ -107,7 +107,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     let target: "slow" | "main" = "slow";
     if (reason === null) {
       const { holder, ttlMs } = leaseFor(message, lanes.timeoutMs);
-      const taken = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs);
+      const taken = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs, freeSlotAllowed(health, now));
       if ("scope" in taken) lease = taken;
       else if ("failing" in taken) reason = "endpoint_failing";
       else if (taken.stuck) reason = "endpoint_slow";
@@ -243,7 +243,8 @@ async function rescheduleIfOwed(deps: Pick<WorkerDeps, "scheduler">, message: De
 
 /**
  * A main-lane slot on the endpoint: the instance's first attempt in flight to it is free (holder
- * null); each further one takes a fleet-wide lease (holder set). Over the bound here, it waits
+ * null) while the endpoint answered 2xx within the last minutes (freeSlotAllowed); every other one
+ * takes a fleet-wide lease (holder set). Over the bound here, it waits
  * (up to policy.leaseWaitMs) only while this instance can see the endpoint turning over: a
  * healthy endpoint's attempts come back within milliseconds (a backlog of its own deliveries in
  * one batch goes out a few at a time, in this lane); a hanging endpoint's do not (its overflow
@@ -257,6 +258,7 @@ async function takeLease(
   holder: string,
   policy: LanePolicy,
   ttlMs: number,
+  freeSlot: boolean,
 ): Promise<{ scope: string; holder: string | null } | { stuck: boolean } | { failing: true }> {
   const scope = `EP#${webhookId}`;
   const deadline = Date.now() + policy.leaseWaitMs;
@@ -264,10 +266,11 @@ async function takeLease(
     // One of its attempts here failed while this record waited: no more main-lane attempts of it.
     if ((troubledHere.get(webhookId)?.until ?? 0) > deps.clock.now().getTime()) return { failing: true };
     const here = inFlightHere.get(webhookId) ?? 0;
-    if (here === 0) {
-      // An instance's first attempt in flight to an endpoint takes no lease: a trickle (most
-      // endpoints, most of the time) costs no lease writes, and a dead endpoint still holds at
-      // most one attempt per instance beyond the fleet's maxInFlight leases.
+    if (here === 0 && freeSlot) {
+      // An instance's first attempt in flight to an endpoint that answered 2xx within the last
+      // minutes takes no lease: a trickle (most endpoints, most of the time) costs no lease writes.
+      // A live endpoint that dies holds at most one attempt per instance beyond the fleet's
+      // maxInFlight leases, for one timeout, until it is flagged; a new or idle one, only the leases.
       inFlightHere.set(webhookId, 1);
       return { scope, holder: null };
     }

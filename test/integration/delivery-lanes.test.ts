@@ -367,16 +367,19 @@ describe("one endpoint's trouble is its own", () => {
   });
 
   it("does not wait for a lease the rest of the fleet holds: the record goes back to the main queue at once, without asking again", async () => {
-    // Arrange: other instances hold all 4 of the endpoint's leases; this instance has one attempt of it on the wire (its free slot).
+    // Arrange: a live endpoint (it just answered 2xx); other instances hold all 4 of its leases; this
+    // instance has one attempt of it on the wire (its free slot).
     const { deps } = await laneDeps();
     const held: (() => void)[] = [];
-    const receiver = await startReceiver((_, res) => void held.push(() => res.end("ok")));
+    let answered = 0;
+    const receiver = await startReceiver((_, res) => (answered++ === 0 ? res.end("ok") : void held.push(() => res.end("ok"))));
     const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
+    expect(await attemptDelivery(deps, message(100), "main")).toMatchObject({ kind: "attempted", status: "succeeded" });
     for (const other of ["other-1", "other-2", "other-3", "other-4"]) expect(await deps.limiter.acquire(`EP#${webhook.id}`, other, 4, new Date(), 10_000)).toBe(true);
     let acquires = 0;
     const counted = { ...deps, limiter: { ...deps.limiter, acquire: (...a: Parameters<typeof deps.limiter.acquire>) => (acquires++, deps.limiter.acquire(...a)) } };
     const first = attemptDelivery(counted, message(0), "main");
-    await receiver.waitFor(1);
+    await receiver.waitFor(2);
     const t0 = Date.now();
 
     // Act
@@ -390,7 +393,33 @@ describe("one endpoint's trouble is its own", () => {
     expect(await getDelivery(deps, principal, number, webhook.id, next.deliveryId)).toMatchObject({ status: "pending", wait_reason: "endpoint_in_flight_limit" });
     held.splice(0).forEach((release) => release());
     expect(await first).toMatchObject({ kind: "attempted", status: "succeeded" });
-    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(2);
+    await receiver.close();
+  });
+
+  it("gives a new endpoint no free attempt: with the fleet's leases held elsewhere, its first record is not sent", async () => {
+    // Arrange: an endpoint with no success yet (a burst may find it dead); other instances hold all 4 of its leases.
+    const { deps } = await laneDeps();
+    const receiver = await startReceiver();
+    const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
+    for (const other of ["other-1", "other-2", "other-3", "other-4"]) expect(await deps.limiter.acquire(`EP#${webhook.id}`, other, 4, new Date(), 10_000)).toBe(true);
+    const first = message(0);
+
+    // Act
+    const result = await attemptDelivery(deps, first, "main");
+
+    // Assert: nothing went out beyond the fleet's bound; the delivery waits in the main lane, with why.
+    expect(result).toEqual({ kind: "moved", reason: "endpoint_in_flight_limit", lane: "main" });
+    expect(receiver.requests).toHaveLength(0);
+    expect(await getDelivery(deps, principal, number, webhook.id, first.deliveryId)).toMatchObject({ status: "pending", attempt_count: 0, wait_reason: "endpoint_in_flight_limit" });
+    // Once a lease frees up it goes, and its success makes the next first attempt here free of leases.
+    await deps.limiter.release(`EP#${webhook.id}`, "other-1");
+    expect(await attemptDelivery(deps, first, "main")).toMatchObject({ kind: "attempted", status: "succeeded" });
+    let acquires = 0;
+    const counted = { ...deps, limiter: { ...deps.limiter, acquire: (...a: Parameters<typeof deps.limiter.acquire>) => (acquires++, deps.limiter.acquire(...a)) } };
+    expect(await attemptDelivery(counted, message(1), "main")).toMatchObject({ kind: "attempted", status: "succeeded" });
+    expect(acquires).toBe(0);
+    expect(receiver.requests).toHaveLength(2);
     await receiver.close();
   });
 });

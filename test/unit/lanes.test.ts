@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { INITIAL_HEALTH } from "../../shared/domain/endpoint-health.js";
-import { DEFAULT_LANE_POLICY, flagUntil, leaseFor, slowLaneReason } from "../../shared/domain/lanes.js";
+import { DEFAULT_LANE_POLICY, FREE_SLOT_AFTER_SUCCESS_MS, flagUntil, freeSlotAllowed, leaseFor, slowLaneReason } from "../../shared/domain/lanes.js";
 
 // Issue 10 §1: which lane an endpoint's next attempt takes, with an injected clock.
 const at = (offsetMs: number) => new Date(Date.parse("2030-06-01T00:00:00.000Z") + offsetMs);
@@ -15,6 +15,17 @@ describe("lanes", () => {
     { case: "failing and flagged", health: { ...INITIAL_HEALTH, consecutiveFailures: 3, slowUntil: at(1).toISOString() }, now: 0, reason: "endpoint_failing" },
   ])("sends the next attempt of an endpoint with $case to lane reason $reason", ({ health, now, reason }) => {
     expect(slowLaneReason(health, at(now))).toBe(reason);
+  });
+
+  it.each([
+    { case: "no health recorded (a new endpoint)", health: null, now: 0, free: false },
+    { case: "no success yet", health: { ...INITIAL_HEALTH }, now: 0, free: false },
+    { case: "a success a second ago", health: { ...INITIAL_HEALTH, lastSuccessAt: at(-1000).toISOString() }, now: 0, free: true },
+    { case: "a success exactly the window ago", health: { ...INITIAL_HEALTH, lastSuccessAt: at(0).toISOString() }, now: FREE_SLOT_AFTER_SUCCESS_MS, free: true },
+    { case: "a success just over the window ago (idle)", health: { ...INITIAL_HEALTH, lastSuccessAt: at(0).toISOString() }, now: FREE_SLOT_AFTER_SUCCESS_MS + 1, free: false },
+    { case: "a failure since a recent success", health: { ...INITIAL_HEALTH, lastSuccessAt: at(-1000).toISOString(), consecutiveFailures: 1 }, now: 0, free: false },
+  ])("lets an instance's first attempt in flight go without a lease only for an endpoint with a recent success: $case → $free", ({ health, now, free }) => {
+    expect(freeSlotAllowed(health, at(now))).toBe(free);
   });
 
   it("flags an endpoint for flagMs from now", () => {
