@@ -109,7 +109,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
       const { holder, ttlMs } = leaseFor(message, lanes.timeoutMs);
       const taken = await takeLease(deps, message.webhookId, holder, lanes.policy, ttlMs, freeSlotAllowed(health, now));
       if ("scope" in taken) lease = taken;
-      else if ("failing" in taken) reason = "endpoint_failing";
+      else if ("troubled" in taken) reason = taken.troubled;
       else if (taken.stuck) reason = "endpoint_slow";
       else {
         // Busy, not slow: it stays in the main lane, a little later (never behind a dead endpoint's backlog).
@@ -259,12 +259,14 @@ async function takeLease(
   policy: LanePolicy,
   ttlMs: number,
   freeSlot: boolean,
-): Promise<{ scope: string; holder: string | null } | { stuck: boolean } | { failing: true }> {
+): Promise<{ scope: string; holder: string | null } | { stuck: boolean } | { troubled: WaitReason }> {
   const scope = `EP#${webhookId}`;
   const deadline = Date.now() + policy.leaseWaitMs;
   for (;;) {
-    // One of its attempts here failed while this record waited: no more main-lane attempts of it.
-    if ((troubledHere.get(webhookId)?.until ?? 0) > deps.clock.now().getTime()) return { failing: true };
+    // While this record waited, one of its attempts here failed (or another record found it stuck):
+    // no more main-lane attempts of it.
+    const known = troubledHere.get(webhookId);
+    if (known && known.until > deps.clock.now().getTime()) return { troubled: known.reason };
     const here = inFlightHere.get(webhookId) ?? 0;
     if (here === 0 && freeSlot) {
       // An instance's first attempt in flight to an endpoint that answered 2xx within the last

@@ -194,8 +194,9 @@ describe("one endpoint's trouble is its own", () => {
   });
 
   it("sends a healthy endpoint's deliveries in the main lane within its bound, holding a lease only while in flight", async () => {
-    // Arrange
-    const { deps } = await laneDeps();
+    // Arrange: its first answer is waited for up to the stuck decision (1 s here), not 50 ms: on a
+    // loaded test machine a loopback answer can take longer than that, and re-queue the backlog.
+    const { deps } = await laneDeps({ firstAnswerWaitMs: 1_000 });
     const receiver = await startReceiver();
     const { message, webhook } = await webhookTo(deps, receiver.url);
     // Act
