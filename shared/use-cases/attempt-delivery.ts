@@ -78,9 +78,9 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
   // reading its webhook and health: a move makes no attempt, and the slow lane reads both
   // before it makes one (a burst's records, batch after batch, cost no reads here).
   if (lanes && lane === "main") {
-    const known = troubledHere.get(message.webhookId);
     const now = deps.clock.now();
-    if (known && known.until > now.getTime()) return holdBack(deps, lanes, { ...base, generation }, message, known.reason, "slow", now);
+    const known = troubledHereNow(message.webhookId, now);
+    if (known) return holdBack(deps, lanes, { ...base, generation }, message, known, "slow", now);
   }
 
   // Each attempt uses the webhook as it is now: deleted or disabled means canceled. Its
@@ -118,7 +118,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
       }
     }
     if (reason !== null) {
-      if (target === "slow") remember(troubledHere, message.webhookId, { reason, until: now.getTime() + TROUBLED_MEMO_MS });
+      if (target === "slow") markTroubledHere(message.webhookId, reason, now);
       return holdBack(deps, lanes, { ...base, generation }, message, reason, target, now);
     }
   }
@@ -135,7 +135,7 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     // A main-lane attempt that failed makes its endpoint failing (its health says so once written):
     // its records still waiting here for a slot, and those of the next second, go to the slow lane
     // instead of spending main-lane attempts (and workers) on an endpoint that answers 500 at once.
-    if (lease && !sent.ok) remember(troubledHere, message.webhookId, { reason: "endpoint_failing", until: deps.clock.now().getTime() + TROUBLED_MEMO_MS });
+    if (lease && !sent.ok) markTroubledHere(message.webhookId, "endpoint_failing", deps.clock.now());
   } finally {
     watch?.stop();
     if (lease) onTheWire(message.webhookId, -1);
@@ -265,8 +265,8 @@ async function takeLease(
   for (;;) {
     // While this record waited, one of its attempts here failed (or another record found it stuck):
     // no more main-lane attempts of it.
-    const known = troubledHere.get(webhookId);
-    if (known && known.until > deps.clock.now().getTime()) return { troubled: known.reason };
+    const known = troubledHereNow(webhookId, deps.clock.now());
+    if (known) return { troubled: known };
     const here = inFlightHere.get(webhookId) ?? 0;
     if (here === 0 && freeSlot) {
       // An instance's first attempt in flight to an endpoint that answered 2xx within the last
@@ -318,6 +318,14 @@ function firstAnswerWait(webhookId: string, policy: LanePolicy): number {
 const TROUBLED_MEMO_MS = 1_000;
 /** Per instance: endpoints moved to the slow lane, and until when the next records of them move without a read. */
 const troubledHere = new Map<string, { reason: WaitReason; until: number }>();
+/** Why this instance last moved the endpoint to the slow lane, if that was within TROUBLED_MEMO_MS; else null. */
+function troubledHereNow(webhookId: string, now: Date): WaitReason | null {
+  const known = troubledHere.get(webhookId);
+  return known && known.until > now.getTime() ? known.reason : null;
+}
+function markTroubledHere(webhookId: string, reason: WaitReason, now: Date) {
+  remember(troubledHere, webhookId, { reason, until: now.getTime() + TROUBLED_MEMO_MS });
+}
 /** Sets a per-instance memo, dropping all of it first once it holds 10,000 endpoints (memory stays bounded). */
 function remember<V>(map: Map<string, V>, key: string, value: V) {
   if (map.size > 10_000) map.clear();

@@ -279,7 +279,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       await receiver.reset();
 
       // Q's trickle, paced from one start time so a slow answer does not shift the others.
-      const sentAt = new Map<string, number>();
+      const sentAt = new Map<string, { at: number; acceptedMs: number }>();
       const interval = 1000 / o.rate;
       const count = Math.round((o.trickleMs / 1000) * o.rate);
       const t0 = performance.now();
@@ -320,8 +320,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       const posted = await Promise.all(inFlight);
       await burst;
       if (burstError !== undefined) throw burstError;
-      const acceptedIn = new Map<string, number>();
-      for (const p of posted) if (p.ok) sentAt.set(p.id, p.at), acceptedIn.set(p.id, p.acceptedMs);
+      for (const p of posted) if (p.ok) sentAt.set(p.id, { at: p.at, acceptedMs: p.acceptedMs });
       const qSent = posted.filter((p) => p.ok).length;
       if (qSent !== count) notes.push(`${count - qSent} of Q's posts were not accepted with one delivery`);
       const trickleEnd = performance.now();
@@ -350,19 +349,20 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       const qStats = await receiver.stats(true);
       const arrived = new Map(qStats.arrivals ?? []);
       // The receiver's latency for each event that arrived; one that did not counts as cut − sent (a lower bound).
-      const latencies: number[] = [];
+      const timed: { at: number; acceptedMs: number; latency: number }[] = [];
       const missing: string[] = [];
-      for (const [id, at] of sentAt) {
+      for (const [id, { at, acceptedMs }] of sentAt) {
         const came = arrived.get(id);
         if (came === undefined) missing.push(id);
-        latencies.push((came ?? cutAt) - at);
+        timed.push({ at, acceptedMs, latency: (came ?? cutAt) - at });
       }
+      const latencies = timed.map((t) => t.latency);
       const censored = missing.length > 0;
       // Which of Q's events were slowest, and when: posted how long after the burst.
-      const worst = [...sentAt]
-        .map(([id, at]) => ({ afterBurstMs: Math.round(at - burstEpoch) || 0, latencyMs: Math.round((arrived.get(id) ?? cutAt) - at), acceptedMs: Math.round(acceptedIn.get(id)!) }))
-        .sort((x, y) => y.latencyMs - x.latencyMs)
-        .slice(0, 5);
+      const worst = timed
+        .sort((x, y) => y.latency - x.latency)
+        .slice(0, 5)
+        .map((t) => ({ afterBurstMs: Math.round(t.at - burstEpoch) || 0, latencyMs: Math.round(t.latency), acceptedMs: Math.round(t.acceptedMs) }));
       if (censored) {
         notes.push(`${missing.length} of Q's ${qSent} events had not arrived ${fmt(settledMs / 1000, 1)} s after the trickle ended: cut there, their latency counted as cut − sent (p50/p99 are lower bounds)`);
       }
@@ -479,12 +479,10 @@ export function neighbourRows(row: Rows, result: NeighbourResult): void {
     const budget = p.trouble ? `≤ ${fmt(result.budget.p99LimitMs, 1)} ms` : "";
     const ok = p.trouble ? !p.q.censored && p.q.p99 <= result.budget.p99LimitMs : null;
     row(s, `(${p.name}) ${p.description}: Q p50 / p99 (${p.q.arrived}/${p.q.sent} arrived)`, `${lb(p)}${fmt(p.q.p50, 1)} / ${lb(p)}${fmt(p.q.p99, 1)} ms`, budget, ok);
-    if (p.trouble) {
-      const worst = p.q.worst.map((w) => `${fmt(w.latencyMs)} (${fmt(w.acceptedMs)}) @ ${w.afterBurstMs < 0 ? "" : "+"}${fmt(w.afterBurstMs)}`);
-      row(s, `    Q's slowest five: latency (of it, POST → 202) @ posted ms after the burst`, worst.join(", "));
-    }
     const t = p.trouble;
     if (t) {
+      const worst = p.q.worst.map((w) => `${fmt(w.latencyMs)} (${fmt(w.acceptedMs)}) @ ${w.afterBurstMs < 0 ? "" : "+"}${fmt(w.afterBurstMs)}`);
+      row(s, `    Q's slowest five: latency (of it, POST → 202) @ posted ms after the burst`, worst.join(", "));
       row(s, `    troubled endpoint: requests received / attempts in the log`, `${t.requestsReceived} / ${t.attemptsInLog}`);
       row(s, `    log: ${Object.entries(t.byStatus).map(([k, v]) => `${k} ${v}`).join(", ")} of ${t.accepted}; deliveries lost`, String(t.lost), "0", t.lost === 0);
       row(s, `    retries later than their rung (${t.lateness.retries}): p50 / p99 / max (min)`, `${fmt(t.lateness.p50)} / ${fmt(t.lateness.p99)} / ${fmt(t.lateness.max)} (${fmt(t.lateness.min)}) ms`, "min ≥ 0", t.lateness.retries === 0 ? null : t.lateness.min >= 0);

@@ -64,6 +64,13 @@ async function webhookTo(deps: Awaited<ReturnType<typeof laneDeps>>["deps"], url
   return { number, principal, webhook, message };
 }
 
+/** The deps with their limiter's acquire counted: how many fleet leases were asked for. */
+function countingAcquires(deps: Awaited<ReturnType<typeof laneDeps>>["deps"]) {
+  let n = 0;
+  const counted = { ...deps, limiter: { ...deps.limiter, acquire: (...a: Parameters<typeof deps.limiter.acquire>) => (n++, deps.limiter.acquire(...a)) } };
+  return { counted, acquires: () => n };
+}
+
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("one endpoint's trouble is its own", () => {
@@ -377,8 +384,7 @@ describe("one endpoint's trouble is its own", () => {
     const { number, principal, webhook, message } = await webhookTo(deps, receiver.url);
     expect(await attemptDelivery(deps, message(100), "main")).toMatchObject({ kind: "attempted", status: "succeeded" });
     for (const other of ["other-1", "other-2", "other-3", "other-4"]) expect(await deps.limiter.acquire(`EP#${webhook.id}`, other, 4, new Date(), 10_000)).toBe(true);
-    let acquires = 0;
-    const counted = { ...deps, limiter: { ...deps.limiter, acquire: (...a: Parameters<typeof deps.limiter.acquire>) => (acquires++, deps.limiter.acquire(...a)) } };
+    const { counted, acquires } = countingAcquires(deps);
     const first = attemptDelivery(counted, message(0), "main");
     await receiver.waitFor(2);
     const t0 = Date.now();
@@ -390,7 +396,7 @@ describe("one endpoint's trouble is its own", () => {
     // Assert: one lease asked for, refused, and no waiting on it; the delivery shows why it waits and when it goes.
     expect(second).toEqual({ kind: "moved", reason: "endpoint_in_flight_limit", lane: "main" });
     expect(Date.now() - t0).toBeLessThan(1_000);
-    expect(acquires).toBe(1);
+    expect(acquires()).toBe(1);
     expect(await getDelivery(deps, principal, number, webhook.id, next.deliveryId)).toMatchObject({ status: "pending", wait_reason: "endpoint_in_flight_limit" });
     held.splice(0).forEach((release) => release());
     expect(await first).toMatchObject({ kind: "attempted", status: "succeeded" });
@@ -416,10 +422,9 @@ describe("one endpoint's trouble is its own", () => {
     // Once a lease frees up it goes, and its success makes the next first attempt here free of leases.
     await deps.limiter.release(`EP#${webhook.id}`, "other-1");
     expect(await attemptDelivery(deps, first, "main")).toMatchObject({ kind: "attempted", status: "succeeded" });
-    let acquires = 0;
-    const counted = { ...deps, limiter: { ...deps.limiter, acquire: (...a: Parameters<typeof deps.limiter.acquire>) => (acquires++, deps.limiter.acquire(...a)) } };
+    const { counted, acquires } = countingAcquires(deps);
     expect(await attemptDelivery(counted, message(1), "main")).toMatchObject({ kind: "attempted", status: "succeeded" });
-    expect(acquires).toBe(0);
+    expect(acquires()).toBe(0);
     expect(receiver.requests).toHaveLength(2);
     await receiver.close();
   });
