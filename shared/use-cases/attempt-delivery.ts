@@ -140,8 +140,14 @@ export async function attemptDelivery(deps: WorkerDeps, message: DeliveryMessage
     watch?.stop();
     if (lease) onTheWire(message.webhookId, -1);
     if (lease) {
-      leaveHere(message.webhookId);
-      if (lease.holder !== null) await deps.limiter!.release(lease.scope, lease.holder);
+      // The slot is free here only once its lease is released: a record of this instance that
+      // counted it free before would find the fleet's leases all held (its own one among them)
+      // and be re-queued while the endpoint turns over.
+      try {
+        if (lease.holder !== null) await deps.limiter!.release(lease.scope, lease.holder);
+      } finally {
+        leaveHere(message.webhookId);
+      }
     }
   }
   // The ladder counts from when the attempt failed (the answer, or the timeout, came back).

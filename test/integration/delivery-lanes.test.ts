@@ -218,6 +218,29 @@ describe("one endpoint's trouble is its own", () => {
     await receiver.close();
   });
 
+  it("frees a slot only once its lease is released: a backlog over the bound is not re-queued while a slow store releases", async () => {
+    // Arrange: the lease item's release takes 100 ms (a loaded store). A record that counted the
+    // slot free before its lease was released would find the fleet's leases all held and be re-queued.
+    const { deps } = await laneDeps({ firstAnswerWaitMs: 1_000 });
+    const slowRelease = {
+      ...deps.limiter,
+      release: async (...a: Parameters<typeof deps.limiter.release>) => {
+        await new Promise((r) => setTimeout(r, 100));
+        return deps.limiter.release(...a);
+      },
+    };
+    const receiver = await startReceiver();
+    const { message, webhook } = await webhookTo(deps, receiver.url);
+    await attemptDelivery(deps, message(0), "main");
+    // Act: ten at once over a bound of 4.
+    const together = await Promise.all(Array.from({ length: 10 }, (_, i) => attemptDelivery({ ...deps, limiter: slowRelease }, message(1 + i), "main")));
+    // Assert: every one attempted in the main lane, 10 requests, no lease left behind.
+    expect(together.map((r) => r.kind)).toEqual(Array(10).fill("attempted"));
+    expect(receiver.requests.length).toBe(11);
+    for (const probe of ["probe-1", "probe-2", "probe-3", "probe-4"]) expect(await deps.limiter.acquire(`EP#${webhook.id}`, probe, 4, new Date(), 1_000)).toBe(true);
+    await receiver.close();
+  });
+
   it("moves a batch of 10 records of a failing endpoint with one read of its webhook and one of its health, each record waiting with its rung", async () => {
     // Arrange: an endpoint that failed once; 10 of its first attempts arrive in one batch.
     const { deps, slowQueueUrl } = await laneDeps();
