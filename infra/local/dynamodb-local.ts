@@ -123,6 +123,10 @@ export async function startDynamoDbLocal(
     [
       "-Xms64m",
       "-Xmx768m",
+      // C1 only: C2 spent 20+ CPU-seconds compiling DynamoDB Local in a runtime's first two minutes
+      // (a third of a 2-core machine while a burst came in); C1's code costs ≈ 20 % more CPU a request,
+      // and the tests and bench floods run faster with it (README, Choices).
+      "-XX:TieredStopAtLevel=1",
       "-Djava.net.preferIPv4Stack=true",
       // Opens the database this key reaches at once, in WAL mode (see the launcher).
       `-Dvnw.accessKeyId=${options.credentials?.accessKeyId ?? "local"}`,
