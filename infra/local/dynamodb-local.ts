@@ -107,6 +107,19 @@ function adoptSharedDatabase(dir: string, accessKeyId: string) {
  * id (see adoptSharedDatabase); without, one database is shared by any credentials (the
  * integration tests' embedded store). Resolves once it answers ListTables.
  */
+/**
+ * LOCAL_DYNAMODB_JIT: "c2" (default: the JVM's tiered compilers) or "c1" (C1 only). C2 spends 20+
+ * CPU-seconds compiling DynamoDB Local in a JVM's first minutes (a third of a 2-core machine during
+ * a burst), then runs ≈ 20 % less CPU a request than C1: the test suite, whose JVMs live seconds to
+ * minutes, runs with c1; `npm start` keeps c2 (README, Choices).
+ */
+export function jitOptions(value: string | undefined): string[] {
+  const jit = (value ?? "").trim() || "c2";
+  if (jit === "c2") return [];
+  if (jit === "c1") return ["-XX:TieredStopAtLevel=1"];
+  throw new Error(`LOCAL_DYNAMODB_JIT must be c1 or c2, not "${value}"; leave it unset for c2.`);
+}
+
 export async function startDynamoDbLocal(
   dir: string,
   options: { credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
@@ -123,10 +136,7 @@ export async function startDynamoDbLocal(
     [
       "-Xms64m",
       "-Xmx768m",
-      // C1 only: C2 spent 20+ CPU-seconds compiling DynamoDB Local in a runtime's first two minutes
-      // (a third of a 2-core machine while a burst came in); C1's code costs ≈ 20 % more CPU a request,
-      // and the tests and bench floods run faster with it (README, Choices).
-      "-XX:TieredStopAtLevel=1",
+      ...jitOptions(process.env.LOCAL_DYNAMODB_JIT),
       "-Djava.net.preferIPv4Stack=true",
       // Opens the database this key reaches at once, in WAL mode (see the launcher).
       `-Dvnw.accessKeyId=${options.credentials?.accessKeyId ?? "local"}`,

@@ -77,6 +77,20 @@ describe("npm start that cannot start", () => {
     expect(readdirSync(dataDir)).toEqual([]);
   });
 
+  it("says in a sentence that LOCAL_DYNAMODB_JIT=c3 is no JIT choice, and leaves no DynamoDB Local running", async () => {
+    // Arrange
+    const dataDir = freshDataDir();
+
+    // Act
+    const out = await run("infra/local/main.ts", [], { PORT: "0", DATA_DIR: dataDir, LOCAL_DYNAMODB_JIT: "c3" });
+
+    // Assert
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('LOCAL_DYNAMODB_JIT must be c1 or c2, not "c3"');
+    expect(noStackTrace(out.stderr)).toBe(true);
+    expect(processesUsing(dataDir)).toEqual([]);
+  }, 90_000);
+
   it("names a bad knob and stops the DynamoDB Local it had already started", async () => {
     // Arrange
     const dataDir = freshDataDir();
