@@ -102,12 +102,6 @@ function adoptSharedDatabase(dir: string, accessKeyId: string) {
 }
 
 /**
- * AWS's own DynamoDB Local (Java 17+), with its files under `dir` so data survives a
- * restart, bound to 127.0.0.1. With `credentials`, its data is reachable only with their key
- * id (see adoptSharedDatabase); without, one database is shared by any credentials (the
- * integration tests' embedded store). Resolves once it answers ListTables.
- */
-/**
  * LOCAL_DYNAMODB_JIT: "c2" (default: the JVM's tiered compilers) or "c1" (C1 only). C2 spends 20+
  * CPU-seconds compiling DynamoDB Local in a JVM's first minutes (a third of a 2-core machine during
  * a burst), then runs ≈ 20 % less CPU a request than C1: the test suite, whose JVMs live seconds to
@@ -120,6 +114,12 @@ export function jitOptions(value: string | undefined): string[] {
   throw new Error(`LOCAL_DYNAMODB_JIT must be c1 or c2, not "${value}"; leave it unset for c2.`);
 }
 
+/**
+ * AWS's own DynamoDB Local (Java 17+), with its files under `dir` so data survives a
+ * restart, bound to 127.0.0.1. With `credentials`, its data is reachable only with their key
+ * id (see adoptSharedDatabase); without, one database is shared by any credentials (the
+ * integration tests' embedded store). Resolves once it answers ListTables.
+ */
 export async function startDynamoDbLocal(
   dir: string,
   options: { credentials?: { accessKeyId: string; secretAccessKey: string } } = {},
