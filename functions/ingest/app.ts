@@ -16,7 +16,7 @@ export function createIngestHandler(deps: IngestFunctionDeps) {
       body: "json",
       run: async (r) => {
         const result = await ingestEvent(deps, r.body);
-        deps.logger.info("event accepted", { event_id: result.event_id, deliveries: result.deliveries });
+        deps.logger.info("event accepted", { event_id: result.event_id, deliveries: result.deliveries, ...(result.toSlowLane ? { to_slow_lane: result.toSlowLane } : {}) });
         deps.logger.metrics(SERVICE_METRICS.namespace, METRICS.dimensions, {
           [METRICS.ingested]: { value: 1, unit: "Count" },
           [METRICS.queued]: { value: result.messages, unit: "Count" },
@@ -30,9 +30,9 @@ export function createIngestHandler(deps: IngestFunctionDeps) {
       run: async (r) => {
         const parsed = EventBatchSchema.safeParse(r.body);
         if (!parsed.success) throw ValidationError.fromZod(parsed.error);
-        const results = await ingestBatch(deps, parsed.data.events);
+        const { results, toSlowLane } = await ingestBatch(deps, parsed.data.events);
         const accepted = results.filter((x) => "event_id" in x).length;
-        deps.logger.info("event batch accepted", { events: results.length, accepted, rejected: results.length - accepted });
+        deps.logger.info("event batch accepted", { events: results.length, accepted, rejected: results.length - accepted, to_slow_lane: toSlowLane });
         deps.logger.metrics(SERVICE_METRICS.namespace, METRICS.dimensions, {
           [METRICS.ingested]: { value: accepted, unit: "Count" },
           [METRICS.rejected]: { value: results.length - accepted, unit: "Count" },

@@ -20,13 +20,16 @@ export interface IngestFunctionProps {
   readonly webhooksTable: ITable;
   readonly deliveriesTable: ITable;
   readonly deliveryQueue: IQueue;
+  /** Issue 10: a burst to an endpoint not known to answer is sent straight here (send only; its URL is in the environment). */
+  readonly slowQueue: IQueue;
   /** Concurrency no other function can take (also its cap); none: the unreserved pool. */
   readonly reservedConcurrentExecutions?: number;
 }
 
 /**
  * The telephony backend's door (POST /v1/events, /v1/events/batch): checks the key, claims
- * event ids, fans each event out to its webhooks and queues one message per delivery.
+ * event ids, fans each event out to its webhooks and queues one message per delivery — a
+ * burst to an endpoint not known to answer on the slow lane's queue.
  * It never sees a webhook secret, so it has no KMS permission at all.
  */
 export class IngestFunction extends Construct {
@@ -46,5 +49,6 @@ export class IngestFunction extends Construct {
     props.webhooksTable.grantReadData(role);
     grantItemsReadWrite(this, role, props.deliveriesTable);
     props.deliveryQueue.grant(role, "sqs:SendMessage");
+    props.slowQueue.grant(role, "sqs:SendMessage");
   }
 }

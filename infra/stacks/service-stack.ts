@@ -63,6 +63,9 @@ export class ServiceStack extends Stack {
       WEBHOOKS_TABLE_NAME: storage.webhooksTable.tableName,
       DELIVERIES_TABLE_NAME: storage.deliveriesTable.tableName,
       DELIVERY_QUEUE_URL: this.deliveryQueue.queue.queueUrl,
+      // Issue 10 §1: the ingest sends a burst to an endpoint not known to answer here, the workers
+      // move deliveries here, recover sends here.
+      DELIVERY_SLOW_QUEUE_URL: this.slowLane.queue.queueUrl,
       SECRETS_KMS_KEY_ID: storage.secretsKey.keyArn,
       SERVICE_VERSION: settings.serviceVersion,
       WEBHOOK_ALLOW_PRIVATE_TARGETS: "false",
@@ -88,11 +91,12 @@ export class ServiceStack extends Stack {
       logRetention,
       ...tables,
       deliveryQueue: this.deliveryQueue.queue,
+      slowQueue: this.slowLane.queue,
       ...(reserved.ingest !== undefined ? { reservedConcurrentExecutions: reserved.ingest } : {}),
     });
     this.management = new ManagementFunction(this, "Management", {
       // recover sends its (up to 10,000) redeliveries to the slow lane, not in front of everyone's.
-      environment: { ...environment, DELIVERY_SLOW_QUEUE_URL: this.slowLane.queue.queueUrl },
+      environment,
       logRetention,
       ...tables,
       deliveryQueue: this.deliveryQueue.queue,
@@ -101,7 +105,7 @@ export class ServiceStack extends Stack {
       ...(reserved.api !== undefined ? { reservedConcurrentExecutions: reserved.api } : {}),
     });
     this.worker = new DeliveryWorker(this, "Worker", {
-      environment: { ...environment, DELIVERY_SLOW_QUEUE_URL: this.slowLane.queue.queueUrl },
+      environment,
       logRetention,
       ...tables,
       deliveryQueue: this.deliveryQueue,

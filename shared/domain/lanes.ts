@@ -73,3 +73,47 @@ export function flagUntil(policy: LanePolicy, now: Date): string {
 export function leaseFor(message: { deliveryId: string; generation: number; rung: number }, timeoutMs: number) {
   return { holder: `${message.deliveryId}#${message.generation}#${message.rung}`, ttlMs: timeoutMs + 2_000 };
 }
+
+/**
+ * Ingest's share of the main lane: what one ingest instance has sent to the main queue for one
+ * webhook in the current window. A trickle (at most `perWindow` first attempts of a webhook a
+ * window — the bound it may have in flight in the main lane) goes to the main queue without a
+ * read; beyond it, a post is a burst, and goes there only for an endpoint that is known to answer
+ * (ingestBurstLane). Per-instance memory: it only avoids the main lane's work of moving a burst
+ * it would not have sent anyway; the main lane's own bound still holds without it.
+ */
+export interface IngestWindow {
+  startedAt: number;
+  sent: number;
+}
+
+/** The ingest share's window: a webhook's first attempts per instance per second. */
+export const INGEST_WINDOW_MS = 1_000;
+
+export interface IngestSharePolicy {
+  perWindow: number;
+  windowMs: number;
+}
+
+/**
+ * How many of `count` first attempts of one webhook, posted at `nowMs`, fit in its ingest share,
+ * and the window after them (a new one once `windowMs` have passed since it started). `fresh`
+ * says whether the window started now (a lane chosen for the last window is forgotten).
+ */
+export function takeIngestShare(window: IngestWindow | undefined, count: number, nowMs: number, policy: IngestSharePolicy): { window: IngestWindow; withinShare: number; fresh: boolean } {
+  const fresh = !window || nowMs - window.startedAt >= policy.windowMs || nowMs < window.startedAt;
+  const current = fresh ? { startedAt: nowMs, sent: 0 } : window;
+  const withinShare = Math.max(0, Math.min(count, policy.perWindow - current.sent));
+  return { window: { startedAt: current.startedAt, sent: current.sent + count }, withinShare, fresh };
+}
+
+/**
+ * Where a burst's first attempts beyond the ingest share go: the main lane only for an endpoint
+ * that answered 2xx within FREE_SLOT_AFTER_SUCCESS_MS and is neither failing nor flagged slow.
+ * A new, idle or troubled endpoint's burst goes to the slow lane, where the main lane would have
+ * moved all but its in-flight bound of it (a new or idle endpoint may be dead: nothing can tell
+ * for up to a timeout).
+ */
+export function ingestBurstLane(health: (EndpointHealth & { slowUntil?: string | null }) | null, now: Date): "main" | "slow" {
+  return slowLaneReason(health, now) === null && freeSlotAllowed(health, now) ? "main" : "slow";
+}

@@ -79,7 +79,7 @@ export interface EndpointHealthStore {
   /** null: nothing recorded yet (healthy). Eventually consistent unless asked. */
   getHealth(webhookId: string, options?: { consistent?: boolean }): Promise<StoredHealth | null>;
   /** Several at once (a list of ≤ 10 webhooks): one batch read. */
-  getHealths(webhookIds: readonly string[]): Promise<Map<string, EndpointHealth>>;
+  getHealths(webhookIds: readonly string[]): Promise<Map<string, StoredHealth>>;
   /**
    * Applies one attempt's outcome as an update of the fields it moves (the failure count is
    * an atomic increment, so concurrent attempts all count). With `disable`, the reason is set

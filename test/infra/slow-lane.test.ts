@@ -60,7 +60,7 @@ describe("the slow lane", () => {
     expect(resources[slowId]!.Properties.Environment.Variables.DELIVERY_SLOW_QUEUE_URL).toEqual({ Ref: "DeliverySlowQueue" });
   });
 
-  it("lets the main worker and the API (recover) send to it and nothing more, the slow worker consume it and put its own retries on it, and no one else touch it", () => {
+  it("lets the main worker and the API (recover) send to it and nothing more, the ingest only SendMessage (a burst at the door), the slow worker consume it and put its own retries on it, and no one else touch it", () => {
     for (const fn of [service.worker.service, service.management.service]) {
       expect(statementsOf(fn).filter(onSlowQueue).flatMap(actionsOf).sort()).toEqual(["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]);
     }
@@ -69,7 +69,9 @@ describe("the slow lane", () => {
     // Every retry lands on the slow queue: the slow worker's own (SQS-delay path) too.
     expect(slow).toContain("sqs:SendMessage");
     expect(slow).not.toContain("sqs:PurgeQueue");
-    expect(statementsOf(service.ingest.service).filter(onSlowQueue)).toEqual([]);
+    expect(statementsOf(service.ingest.service).filter(onSlowQueue).flatMap(actionsOf)).toEqual(["sqs:SendMessage"]);
+    const ingestId = service.getLogicalId(service.ingest.service.function.node.defaultChild as CfnFunction);
+    expect(resources[ingestId]!.Properties.Environment.Variables.DELIVERY_SLOW_QUEUE_URL).toEqual({ Ref: "DeliverySlowQueue" });
   });
 
   it("alarms when its oldest message waited 15 minutes, when its dead-letter queue has one, and on its worker's errors", () => {

@@ -8,7 +8,9 @@ import { createCoalescingQueue } from "../../shared/adapters/coalescing-queue.js
 import { createHttpSender } from "../../shared/adapters/http/undici-sender.js";
 import type { Principal } from "../../shared/domain/keys.js";
 import type { LanePolicy } from "../../shared/domain/lanes.js";
+import { INITIAL_HEALTH } from "../../shared/domain/endpoint-health.js";
 import { attemptDelivery } from "../../shared/use-cases/attempt-delivery.js";
+import { ingestBatch, ingestEvent, type IngestLanes } from "../../shared/use-cases/ingest-events.js";
 import { getDelivery, listDeliveries } from "../../shared/use-cases/manage-deliveries.js";
 import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
 import { createWebhook } from "../../shared/use-cases/manage-webhooks.js";
@@ -455,5 +457,97 @@ describe("one endpoint's trouble is its own", () => {
     expect(acquires()).toBe(0);
     expect(receiver.requests).toHaveLength(2);
     await receiver.close();
+  });
+
+  describe("at the door: a burst to an endpoint not known to answer goes straight to the slow lane", () => {
+    /**
+     * The ingest's deps over both queues, with the health reads and the slow lane's sends counted,
+     * on a clock that stands still (every post falls in one window however loaded the machine is).
+     */
+    function ingestOver(lane: Awaited<ReturnType<typeof laneDeps>>, now = new Date()) {
+      const counts = { healthReads: 0, slowSent: 0 };
+      const slowQueue = createSqsDeliveryQueue(embedded.sqsClient, lane.slowQueueUrl);
+      const ingestLanes: IngestLanes = {
+        slowQueue: { send: (m, o) => ((counts.slowSent += m.length), slowQueue.send(m, o)) },
+        health: { getHealths: (ids) => (counts.healthReads++, lane.deps.health.getHealths(ids)) },
+        policy: { perWindow: 4, windowMs: 1_000 },
+        windows: new Map(),
+      };
+      return { ingest: { ...lane.deps, clock: { now: () => now }, ingestLanes }, counts };
+    }
+    const event = (number: string, i: number) => ({
+      event: "incoming_call",
+      virtual_number: number,
+      timestamp: "2025-01-30T14:00:00Z",
+      call_id: `door-${counter}-${i}`,
+      caller_number: "+18887654321",
+      call_status: "ringing",
+      event_id: `evt-door-${counter}-${i}`,
+    });
+
+    it("sends a new endpoint's first 4 of a burst of 20 to the main lane and 16 to the slow lane, where each gets one real attempt", async () => {
+      // Arrange: a healthy receiver, but a new webhook: nothing tells it from a dead one yet.
+      const lane = await laneDeps();
+      const receiver = await startReceiver();
+      const { number, webhook, principal } = await webhookTo(lane.deps, receiver.url);
+      const { ingest, counts } = ingestOver(lane);
+      // Act
+      const posted = await ingestBatch(ingest, Array.from({ length: 20 }, (_, i) => event(number, i)));
+      // Assert: 16 to the slow lane after one health read; the lanes' workers then deliver all 20, once each.
+      expect(posted.toSlowLane).toBe(16);
+      expect(counts).toEqual({ healthReads: 1, slowSent: 16 });
+      const poll = { sqs: embedded.sqsClient, concurrency: 4, logger: lane.deps.logger, waitForSend: embedded.waitForSend };
+      const main = startSqsPoller({ ...poll, queueUrl: lane.queueUrl, queueArn: "arn:aws:sqs:us-east-1:000000000000:main", handler: createDeliveryHandler(lane.deps, "main") as never });
+      const slow = startSqsPoller({ ...poll, queueUrl: lane.slowQueueUrl, queueArn: "arn:aws:sqs:us-east-1:000000000000:slow", handler: createDeliveryHandler(lane.deps, "slow") as never });
+      try {
+        await receiver.waitFor(20, 20_000);
+        const page = await listDeliveries(lane.deps, principal, number, webhook.id, { limit: 100 } as never);
+        expect(page.items).toHaveLength(20);
+        expect(page.items.every((d: { status: string; attempt_count: number }) => d.status === "succeeded" && d.attempt_count === 1)).toBe(true);
+        expect(receiver.requests).toHaveLength(20);
+      } finally {
+        await Promise.all([main.stop(), slow.stop()]);
+        await receiver.close();
+      }
+    });
+
+    it("keeps a live endpoint's burst in the main lane, and reads its health once for several posts of the same second", async () => {
+      // Arrange: the endpoint answered 2xx a moment ago.
+      const lane = await laneDeps();
+      const { number, webhook } = await webhookTo(lane.deps, "http://127.0.0.1:9/live");
+      await lane.deps.health.putHealth(webhook.id, { ...INITIAL_HEALTH, lastSuccessAt: new Date().toISOString() });
+      const { ingest, counts } = ingestOver(lane);
+      // Act: four posts of 10 at once (a burst as the bench posts it).
+      const posts = await Promise.all([0, 1, 2, 3].map((b) => ingestBatch(ingest, Array.from({ length: 10 }, (_, i) => event(number, b * 10 + i)))));
+      // Assert: all 40 in the main lane, after one read.
+      expect(posts.map((p) => p.toSlowLane)).toEqual([0, 0, 0, 0]);
+      expect(counts).toEqual({ healthReads: 1, slowSent: 0 });
+    });
+
+    it("sends a trickle within the share to the main lane without reading the endpoint's health", async () => {
+      const lane = await laneDeps();
+      const { number } = await webhookTo(lane.deps, "http://127.0.0.1:9/new");
+      const { ingest, counts } = ingestOver(lane);
+      // Act: 4 single posts, the share of a window (a later window only has more room).
+      for (let i = 0; i < 4; i++) expect((await ingestEvent(ingest, event(number, i))).toSlowLane).toBe(0);
+      // Assert
+      expect(counts).toEqual({ healthReads: 0, slowSent: 0 });
+    });
+
+    it("forgets a failed health read: the post fails with nothing claimed, and the next post of the burst reads again", async () => {
+      const lane = await laneDeps();
+      const { number } = await webhookTo(lane.deps, "http://127.0.0.1:9/new");
+      const { ingest, counts } = ingestOver(lane);
+      const failing = { ...ingest, ingestLanes: { ...ingest.ingestLanes, health: { getHealths: () => Promise.reject(new Error("store unavailable")) } } };
+      const burst = Array.from({ length: 10 }, (_, i) => event(number, i));
+      // Act: the read fails (failure injection), then the same post again.
+      await expect(ingestBatch(failing, burst)).rejects.toThrow("store unavailable");
+      const retried = await ingestBatch(ingest, burst);
+      // Assert: the retry was not answered from a claim (nothing was claimed), had the whole share
+      // again (nothing of the failed post was sent) and read the health itself.
+      expect(retried.results.every((r) => "deliveries" in r && r.deliveries === 1)).toBe(true);
+      expect(counts.healthReads).toBe(1);
+      expect(retried.toSlowLane).toBe(6);
+    });
   });
 });

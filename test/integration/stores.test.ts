@@ -137,7 +137,7 @@ describe("stores over DynamoDB Local", () => {
     expect(commands.filter((c) => c === "BatchGetItemCommand")).toHaveLength(1);
     expect(commands.filter((c) => c === "BatchWriteItemCommand")).toHaveLength(4);
     expect(commands.filter((c) => c === "GetItemCommand" || c === "PutItemCommand")).toHaveLength(0);
-    expect(first.every((r) => "deliveries" in r && r.deliveries === 1)).toBe(true);
+    expect(first.results.every((r) => "deliveries" in r && r.deliveries === 1)).toBe(true);
     expect(((await drain()) as unknown[]).length).toBe(98);
     const again = await ingestBatch(deps, Array.from({ length: 100 }, (_, i) => call(number, { event_id: `bulk-${n}-${i}`, call_id: `c${i}` })));
     expect(again).toEqual(first);
@@ -152,7 +152,7 @@ describe("stores over DynamoDB Local", () => {
     await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/", events: ["incoming_call"] });
     await drain();
     const event = call(number, { event_id: `twice-${n}` });
-    const results = await ingestBatch(deps, [event, event]);
+    const { results } = await ingestBatch(deps, [event, event]);
     expect(results).toEqual([{ event_id: `twice-${n}`, deliveries: 1 }, { event_id: `twice-${n}`, deliveries: 1 }]);
     expect(await drain()).toHaveLength(1);
   });
@@ -163,7 +163,7 @@ describe("stores over DynamoDB Local", () => {
     await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/b", events: ["incoming_call", "sms_sent"] });
     await createWebhook(deps, principal, number, { url: "http://127.0.0.1:9/c", events: ["incoming_call"], enabled: false });
     await drain();
-    const results = await ingestBatch(deps, [call(number), { event: "nope" }, call("+19990000000")]);
+    const { results } = await ingestBatch(deps, [call(number), { event: "nope" }, call("+19990000000")]);
     expect(results[0]).toMatchObject({ deliveries: 2 });
     expect(results[1]).toMatchObject({ error: { code: "validation_error" } });
     expect((results[1] as { error: { details: { path: string }[] } }).error.details[0]!.path).toBe("events.1.event");
