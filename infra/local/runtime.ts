@@ -12,6 +12,8 @@ import type { LaneThreadData } from "./lane-thread.js";
 import type { SqsThreadData } from "./sqs-thread.js";
 import { createFront } from "./front.js";
 import { localCredentials } from "./credentials.js";
+import { oneBulkCallAtATime } from "./fair-bulk-calls.js";
+import { dynamoClient as handlersDynamoClient, sqsClient as handlersSqsClient } from "../../shared/composition/clients.js";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -186,6 +188,11 @@ export async function startLocalRuntime(options: { port: number; dataDir: string
       ...(env.API_RATE_LIMIT_BURST ? { API_RATE_LIMIT_BURST: env.API_RATE_LIMIT_BURST } : {}),
     });
     delete process.env.SECRETS_KMS_KEY_ID;
+    // The API thread serves every request at once, where Lambda gives each its own instance: its
+    // store and queue clients (the ones the handlers below use) let one bulk call through at a
+    // time, so one request's batch does not queue in front of everyone's (fair-bulk-calls.ts).
+    oneBulkCallAtATime(handlersDynamoClient());
+    oneBulkCallAtATime(handlersSqsClient());
     loadHandlers = Promise.all([import("../../functions/api/handler.js"), import("../../functions/ingest/handler.js")]).then(([api, ingest]) => ({
       api: api.handler,
       ingest: ingest.handler,

@@ -88,6 +88,8 @@ export interface TroubleAccount {
   lateness: { retries: number; p50: number; p99: number; max: number; min: number };
   /** The settle window ended before every troubled delivery was terminal. */
   settledMs: number;
+  /** How long the burst's batch posts took to answer 202, each (ms, in posting order). */
+  burstPostsMs: number[];
 }
 
 export interface NeighbourPhase {
@@ -286,6 +288,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
       /** When the burst goes (or would go, in a quiet phase), on the clock of `at`. */
       const burstEpoch = epochNow() + o.burstAtMs;
       let burstAccepted = 0;
+      const burstPostsMs: number[] = [];
       let burst: Promise<void> = Promise.resolve();
       let burstPosted = false;
       let burstError: unknown;
@@ -303,7 +306,14 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
                 event_id: `nb-${runId}-n${index}-${b * 100 + j}`,
               })),
             );
-            const answers = await Promise.all(batches.map((events) => call(systemKey, "POST", "/v1/events/batch", { events })));
+            const postedAt = performance.now();
+            const answers = await Promise.all(
+              batches.map(async (events, b) => {
+                const answer = await call(systemKey, "POST", "/v1/events/batch", { events });
+                burstPostsMs[b] = performance.now() - postedAt;
+                return answer;
+              }),
+            );
             for (const a of answers) {
               if (a.status !== 202) throw new Error(`burst batch answered ${a.status}: ${a.text.slice(0, 200)}`);
               burstAccepted += (a.json.results as { deliveries?: number }[]).filter((r) => r.deliveries === 1).length;
@@ -418,6 +428,7 @@ export async function benchNeighbour(receiver: BenchReceiver, partial: Partial<N
           notInLog,
           lateness: { retries: lateness.length, ...l },
           settledMs,
+          burstPostsMs,
         };
         progress(
           `neighbour ${name}: troubled endpoint got ${account.requestsReceived} requests, log ${JSON.stringify(byStatus)}, ${attemptsInLog} attempts, lost ${lost}; ` +
@@ -483,6 +494,7 @@ export function neighbourRows(row: Rows, result: NeighbourResult): void {
     if (t) {
       const worst = p.q.worst.map((w) => `${fmt(w.latencyMs)} (${fmt(w.acceptedMs)}) @ ${w.afterBurstMs < 0 ? "" : "+"}${fmt(w.afterBurstMs)}`);
       row(s, `    Q's slowest five: latency (of it, POST → 202) @ posted ms after the burst`, worst.join(", "));
+      row(s, `    the burst's ${t.burstPostsMs.length} batch posts: POST → 202, each`, `${t.burstPostsMs.map((ms) => fmt(ms)).join(" / ")} ms`);
       row(s, `    troubled endpoint: requests received / attempts in the log`, `${t.requestsReceived} / ${t.attemptsInLog}`);
       row(s, `    log: ${Object.entries(t.byStatus).map(([k, v]) => `${k} ${v}`).join(", ")} of ${t.accepted}; deliveries lost`, String(t.lost), "0", t.lost === 0);
       row(s, `    retries later than their rung (${t.lateness.retries}): p50 / p99 / max (min)`, `${fmt(t.lateness.p50)} / ${fmt(t.lateness.p99)} / ${fmt(t.lateness.max)} (${fmt(t.lateness.min)}) ms`, "min ≥ 0", t.lateness.retries === 0 ? null : t.lateness.min >= 0);
