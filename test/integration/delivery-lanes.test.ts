@@ -501,7 +501,15 @@ describe("one endpoint's trouble is its own", () => {
       const slow = startSqsPoller({ ...poll, queueUrl: lane.slowQueueUrl, queueArn: "arn:aws:sqs:us-east-1:000000000000:slow", handler: createDeliveryHandler(lane.deps, "slow") as never });
       try {
         await receiver.waitFor(20, 20_000);
-        const page = await listDeliveries(lane.deps, principal, number, webhook.id, { limit: 100 } as never);
+        // The last request's outcome is written just after the receiver has it: read the log until it is.
+        const read = () => listDeliveries(lane.deps, principal, number, webhook.id, { limit: 100 } as never);
+        const done = (p: Awaited<ReturnType<typeof read>>) => p.items.length === 20 && p.items.every((d: { status: string }) => d.status === "succeeded");
+        let page = await read();
+        const until = Date.now() + 10_000;
+        while (!done(page) && Date.now() < until) {
+          await pause(100);
+          page = await read();
+        }
         expect(page.items).toHaveLength(20);
         expect(page.items.every((d: { status: string; attempt_count: number }) => d.status === "succeeded" && d.attempt_count === 1)).toBe(true);
         expect(receiver.requests).toHaveLength(20);
