@@ -15,6 +15,7 @@ import { getDelivery, listDeliveries } from "../../shared/use-cases/manage-deliv
 import { assignNumber } from "../../shared/use-cases/manage-numbers.js";
 import { createWebhook } from "../../shared/use-cases/manage-webhooks.js";
 import { firstAttemptMessage, logLines, testDeps } from "../support/deps.js";
+import { sampleEvents } from "../support/e2e-fixtures.js";
 import { startEmbedded } from "../support/embedded.js";
 import { startReceiver } from "../support/receiver.js";
 
@@ -475,15 +476,7 @@ describe("one endpoint's trouble is its own", () => {
       };
       return { ingest: { ...lane.deps, clock: { now: () => now }, ingestLanes }, counts };
     }
-    const event = (number: string, i: number) => ({
-      event: "incoming_call",
-      virtual_number: number,
-      timestamp: "2025-01-30T14:00:00Z",
-      call_id: `door-${counter}-${i}`,
-      caller_number: "+18887654321",
-      call_status: "ringing",
-      event_id: `evt-door-${counter}-${i}`,
-    });
+    const event = (number: string, i: number) => ({ ...sampleEvents(number).incoming_call, call_id: `door-${counter}-${i}`, event_id: `evt-door-${counter}-${i}` });
 
     it("sends a new endpoint's first 4 of a burst of 20 to the main lane and 16 to the slow lane, where each gets one real attempt", async () => {
       // Arrange: a healthy receiver, but a new webhook: nothing tells it from a dead one yet.
